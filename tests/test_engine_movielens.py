@@ -1,0 +1,66 @@
+"""Integration: the real MovieLens 100K and the real bundled Transformer, built once per session."""
+
+import numpy as np
+import pytest
+
+from vidrec.artifacts import artifact_key, load_artifacts, load_recommender
+from vidrec.errors import UnknownVideoError
+
+
+@pytest.fixture(scope="module")
+def rec(built_config):
+    return load_recommender(built_config)
+
+
+def titles(frame):
+    return frame["title"].tolist()
+
+
+def test_space_fan_gets_mostly_scifi_or_adventure(rec):
+    loved = ["Star Wars (1977)", "Empire Strikes Back, The (1980)", "Alien (1979)"]
+    got = rec.recommend({rec.find_title(t): 5 for t in loved}, k=10)
+    genre_hits = got["genres"].str.contains("Sci-Fi|Adventure").sum()
+    assert genre_hits >= 7, titles(got)
+    assert "Return of the Jedi (1983)" in titles(got)
+
+
+def test_toy_story_neighbours_are_family_films(rec):
+    got = rec.similar(rec.find_title("Toy Story (1995)"), k=10)
+    assert got["genres"].str.contains("Children's|Animation").sum() >= 6, titles(got)
+
+
+def test_search_finds_toy_story(rec):
+    got = rec.search("animated toys come to life", k=5)
+    assert "Toy Story (1995)" in titles(got)
+
+
+def test_fold_in_of_a_real_user_reproduces_the_trained_ranking(rec, built_config):
+    ratings = rec_ratings = load_artifacts(built_config).dataset.ratings
+    user_ids = np.unique(rec_ratings["user_id"])
+    for user in (1, 196, 943):
+        mine = ratings[ratings["user_id"] == user]
+        prof = rec.profile(dict(zip(mine["video_id"], mine["rating"])))
+        trained = rec.mf.user_factors[np.searchsorted(user_ids, user)].numpy()
+        folded, stored = (
+            rec.mf.item_factors.numpy() @ prof.collab.preference,
+            rec.mf.item_factors.numpy() @ trained,
+        )
+        folded[prof.rows], stored[prof.rows] = -np.inf, -np.inf
+        top_folded, top_stored = np.argsort(-folded)[:20], np.argsort(-stored)[:20]
+        assert len(set(top_folded) & set(top_stored)) >= 18
+
+
+def test_second_load_comes_from_the_cache(built_config):
+    arts = load_artifacts(built_config)
+    assert arts.loaded_from_cache
+    assert arts.key == artifact_key(arts.dataset, built_config)
+
+
+def test_new_viewer_gets_a_list_without_error(rec):
+    got = rec.recommend({}, k=10)
+    assert len(got) == 10 and got["video_id"].is_unique
+
+
+def test_unknown_title_lists_close_matches(rec):
+    with pytest.raises(UnknownVideoError, match="Did you mean"):
+        rec.find_title("Star Wors (1977)")

@@ -1,0 +1,238 @@
+"""Build once, load fast: embeddings, FAISS index and MF model cached by a hash of their inputs.
+
+A cache folder is trusted only when its manifest (written last) names the expected key and every
+file's SHA-256 matches; anything else is rebuilt. Builds happen in a temporary folder that is
+renamed into place, so an interrupted build never leaves a folder a later start would trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vidrec.config import Config
+from vidrec.content import ContentEncoder, resolve_model
+from vidrec.data import Dataset, load_dataset
+from vidrec.errors import DataError
+from vidrec.index import VideoIndex
+from vidrec.mf import BiasedMF, MFParams
+from vidrec.recommender import HybridRecommender
+
+log = logging.getLogger(__name__)
+ARTIFACT_VERSION = 1  # bump when the format or the maths of a stage changes
+FILES = ("embeddings.npy", "index.faiss", "mf.safetensors")
+
+# progress(stage, done, total): stage names are shown to the user as they are
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Artifacts:
+    """Everything built from a dataset, plus how long each stage took."""
+
+    dataset: Dataset
+    embeddings: np.ndarray  # (n_items, dim), rows aligned with dataset.catalog
+    index: VideoIndex
+    mf: BiasedMF
+    folder: Path
+    key: str
+    timings: dict[str, float] = field(default_factory=dict)
+    loaded_from_cache: bool = False
+
+
+def mf_params(config: Config) -> MFParams:
+    """MF hyper-parameters from the config."""
+    return MFParams(
+        factors=config.factors,
+        reg=config.mf_reg,
+        rating_reg=config.mf_rating_reg,
+        bias_reg=config.mf_bias_reg,
+        observed_weight=config.mf_observed_weight,
+        unobserved_weight=config.mf_unobserved_weight,
+        rating_weight=config.mf_rating_weight,
+        epochs=config.mf_epochs,
+        patience=config.mf_patience,
+        seed=config.seed,
+    )
+
+
+def artifact_key(dataset: Dataset, config: Config) -> str:
+    """Hash of everything that changes the built files: data, model, settings, code version."""
+    payload = {
+        "version": ARTIFACT_VERSION,
+        "data": dataset.fingerprint(),
+        "model": _model_identity(config.model),
+        "config": {k: str(v) for k, v in config.hash_fields().items()},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _model_identity(model: str) -> str:
+    """The model name plus a digest of its config and weights' sizes when it is a folder."""
+    path = Path(resolve_model(model))
+    if not path.is_dir():
+        return model
+    parts = [model]
+    for f in sorted(path.rglob("*")):
+        if f.is_file() and f.suffix in {".json", ".safetensors", ".bin", ".txt"}:
+            parts.append(f"{f.relative_to(path)}:{f.stat().st_size}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def load_artifacts(
+    config: Config,
+    encoder: ContentEncoder | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> Artifacts:
+    """Load the cached artifacts for this config, building (or rebuilding) them when needed."""
+    say = progress or (lambda stage, done, total: None)
+    t0 = time.perf_counter()
+    say("Loading data", 0, 1)
+    dataset = load_dataset(config, progress=lambda msg: say(msg, 0, 1))
+    key = artifact_key(dataset, config)
+    folder = config.home / "artifacts" / key[:16]
+    if not force and _is_valid(folder, key):
+        arts = _read(folder, dataset, key)
+        arts.timings["load_seconds"] = time.perf_counter() - t0
+        return arts
+    encoder = encoder or make_encoder(config)
+    arts = _build(dataset, config, encoder, folder, key, say)
+    arts.timings["total_seconds"] = time.perf_counter() - t0
+    return arts
+
+
+def make_encoder(config: Config) -> ContentEncoder:
+    """The Transformer named by the config."""
+    return ContentEncoder(config.model, max_tokens=config.max_tokens, batch_size=config.embed_batch)
+
+
+def load_recommender(
+    config: Config | None = None, progress: Progress | None = None, force: bool = False
+) -> HybridRecommender:
+    """The ready-to-use recommender for a config (default: MovieLens 100K + bundled MiniLM)."""
+    config = config or Config.from_env()
+    encoder = make_encoder(config)
+    arts = load_artifacts(config, encoder, progress, force)
+    return recommender_from(arts, encoder, config)
+
+
+def recommender_from(arts: Artifacts, encoder: ContentEncoder | None, config: Config):
+    """Wire built artifacts into a HybridRecommender."""
+    catalog = arts.dataset.catalog
+    rows = np.searchsorted(catalog["video_id"].to_numpy(), arts.dataset.ratings["video_id"])
+    counts = np.bincount(rows, minlength=len(catalog))
+    return HybridRecommender(catalog, arts.embeddings, arts.index, arts.mf, encoder, counts, config)
+
+
+def _build(dataset, config, encoder, folder: Path, key: str, say: Progress) -> Artifacts:
+    timings: dict[str, float] = {}
+    tmp = folder.parent / f".tmp-{key[:16]}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        t = time.perf_counter()
+        texts = dataset.catalog["text"].tolist()
+        emb = encoder.encode(texts, progress=lambda d, n: say("Embedding video texts", d, n))
+        np.save(tmp / "embeddings.npy", emb, allow_pickle=False)
+        timings["embed_seconds"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        say("Building FAISS index", 0, 1)
+        index = VideoIndex.build(
+            dataset.catalog["video_id"].to_numpy(np.int64),
+            emb,
+            exact_max=config.exact_index_max,
+            hnsw_m=config.hnsw_m,
+            ef_search=config.hnsw_ef_search,
+        )
+        index.save(tmp / "index.faiss")
+        timings["index_seconds"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        mf = train_mf(dataset, config, lambda e, n, h: say("Training interest model", e, n))
+        mf.save(tmp / "mf.safetensors")
+        timings["train_seconds"] = time.perf_counter() - t
+
+        _write_manifest(tmp, key, timings, dataset, index.kind)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    say("Ready", 1, 1)
+    return Artifacts(dataset, emb, index, mf, folder, key, timings)
+
+
+def train_mf(dataset: Dataset, config: Config, progress=None) -> BiasedMF:
+    """Fit the interest model on a dataset's ratings (catalog rows as item ids)."""
+    ratings = dataset.ratings
+    items = np.searchsorted(dataset.catalog["video_id"].to_numpy(), ratings["video_id"])
+    user_ids, users = np.unique(ratings["user_id"].to_numpy(), return_inverse=True)
+    return BiasedMF(mf_params(config)).fit(
+        users,
+        items,
+        ratings["rating"].to_numpy(),
+        len(user_ids),
+        len(dataset.catalog),
+        progress=progress,
+    )
+
+
+def _write_manifest(folder: Path, key: str, timings, dataset: Dataset, index_kind: str) -> None:
+    manifest = {
+        "key": key,
+        "version": ARTIFACT_VERSION,
+        "files": {name: _sha256(folder / name) for name in FILES},
+        "timings": timings,
+        "n_videos": len(dataset.catalog),
+        "n_ratings": len(dataset.ratings),
+        "index_kind": index_kind,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    tmp = folder / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2))
+    os.replace(tmp, folder / "manifest.json")
+
+
+def _is_valid(folder: Path, key: str) -> bool:
+    """True only for a complete cache of this key whose files are byte-for-byte as written."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("key") != key:
+            return False
+        bad = [n for n in FILES if _sha256(folder / n) != manifest["files"].get(n)]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    if bad:
+        log.warning("cache %s is damaged (%s); rebuilding", folder, ", ".join(bad))
+    return not bad
+
+
+def _read(folder: Path, dataset: Dataset, key: str) -> Artifacts:
+    try:
+        emb = np.load(folder / "embeddings.npy", allow_pickle=False)
+        index = VideoIndex.load(folder / "index.faiss")
+        mf = BiasedMF.load(folder / "mf.safetensors")
+        timings = json.loads((folder / "manifest.json").read_text()).get("timings", {})
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cache {folder} could not be read ({exc}); run with --force") from exc
+    if len(emb) != len(dataset.catalog) or mf.n_items != len(dataset.catalog):
+        raise DataError(f"cache {folder} does not match the catalog; run with --force")
+    return Artifacts(dataset, emb, index, mf, folder, key, dict(timings), loaded_from_cache=True)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

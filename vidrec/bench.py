@@ -1,0 +1,81 @@
+"""Latency of the online paths, reported as p50/p95 (numbers for the README, not test gates)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from vidrec.recommender import HybridRecommender
+
+SEED_TITLES = ("Star Wars (1977)", "Alien (1979)", "Toy Story (1995)", "Fargo (1996)")
+
+
+def time_calls(fn: Callable[[int], object], repeat: int) -> dict:
+    """Run fn(i) repeat times; p50/p95/mean in milliseconds."""
+    fn(0)  # warm-up: first calls pay for lazy allocations
+    samples = []
+    for i in range(repeat):
+        t = time.perf_counter()
+        fn(i)
+        samples.append((time.perf_counter() - t) * 1000)
+    arr = np.array(samples)
+    return {
+        "p50_ms": float(np.percentile(arr, 50)),
+        "p95_ms": float(np.percentile(arr, 95)),
+        "mean_ms": float(arr.mean()),
+        "calls": repeat,
+    }
+
+
+def run_bench(rec: HybridRecommender, repeat: int = 200) -> list[dict]:
+    """Fold-in alone, fold-in + top-10 after a new rating, text search, similar items."""
+    rng = np.random.default_rng(0)
+    base = _seed_ratings(rec)
+    new_ids = rng.choice(rec.video_ids, size=repeat + 1)
+
+    def with_new(i: int) -> dict:
+        return {**base, int(new_ids[i]): float(rng.integers(1, 6))}
+
+    queries = [
+        "funny space adventure with robots",
+        "a detective in a rainy city",
+        "animated toys come to life",
+        "romantic comedy in new york",
+    ]
+    rows = [
+        ("fold-in (both MF heads)", lambda i: rec.profile(with_new(i))),
+        ("fold-in + recommend top-10", lambda i: rec.recommend(with_new(i), k=10)),
+        ("search by text (encode + FAISS)", lambda i: rec.search(queries[i % len(queries)], 10)),
+        ("similar items (FAISS)", lambda i: rec.similar(int(new_ids[i]), 10)),
+    ]
+    out = []
+    for name, fn in rows:
+        if "search" in name and rec.encoder is None:
+            continue
+        out.append({"operation": name, "n_videos": len(rec.video_ids), **time_calls(fn, repeat)})
+    return out
+
+
+def _seed_ratings(rec: HybridRecommender) -> dict[int, float]:
+    ratings = {}
+    for title in SEED_TITLES:
+        try:
+            ratings[rec.find_title(title)] = 5.0
+        except KeyError:
+            continue  # another catalog: fall back to popular videos below
+    if not ratings:
+        ratings = {int(v): 5.0 for v in rec.video_ids[np.argsort(-rec.popularity)[:4]]}
+    return ratings
+
+
+def latency_table(rows: list[dict]) -> str:
+    """Rows as a markdown table."""
+    lines = ["| operation | videos | p50 ms | p95 ms | calls |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['operation']} | {r['n_videos']} | {r['p50_ms']:.2f} | "
+            f"{r['p95_ms']:.2f} | {r['calls']} |"
+        )
+    return "\n".join(lines)

