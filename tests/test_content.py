@@ -103,7 +103,8 @@ def test_resolve_model(tmp_path):
     assert resolve_model("org/some-model") == "org/some-model"
 
 
-def test_bogus_model_fails_fast(tmp_path):
+def test_bogus_model_fails_fast_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDREC_OFFLINE", "1")
     start = time.monotonic()
     with pytest.raises(ConfigError, match="no-such-org/no-such-model.*VIDREC_MODEL"):
         ContentEncoder("no-such-org/no-such-model")

@@ -59,7 +59,8 @@ def unrated_rows(rec, ratings):
 def test_alpha_one_is_pure_content_ranking(rec):
     prof = rec.profile(SCIFI_FAN)
     rows = unrated_rows(rec, SCIFI_FAN)
-    expected = rec.video_ids[rows[np.argsort(-(rec.embeddings[rows] @ prof.content))][:10]]
+    content = rec.attention(prof, rec.video_ids[rows]) @ prof.weights
+    expected = rec.video_ids[rows[np.argsort(-content, kind="stable")][:10]]
     got = rec.recommend(SCIFI_FAN, k=10, alpha=1.0)
     assert got["video_id"].tolist() == expected.tolist()
     assert (got["collab_score"] == 0).all() and (got["popularity_score"] == 0).all()
@@ -181,3 +182,11 @@ def test_find_title(rec):
 def test_predict_matches_recommend_column(rec):
     got = rec.recommend(SCIFI_FAN, k=5)
     np.testing.assert_allclose(rec.predict(SCIFI_FAN, got["video_id"]), got["predicted_rating"])
+
+
+def test_retrieval_path_for_large_catalogs_agrees_with_exact_scoring(rec, monkeypatch):
+    exact = rec.recommend(SCIFI_FAN, k=10)
+    monkeypatch.setattr("vidrec.recommender.EXACT_SCORING_MAX", 10)  # force FAISS + MF retrieval
+    retrieved = rec.recommend(SCIFI_FAN, k=10)
+    assert not set(retrieved["video_id"]) & set(SCIFI_FAN)
+    assert len(set(exact["video_id"]) & set(retrieved["video_id"])) >= 8

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -31,7 +32,17 @@ def resolve_model(name: str) -> str:
     folder = Path(name).expanduser()
     if folder.is_dir():
         return str(folder)
-    return name  # a hub id; _load_pretrained only looks in the local Hugging Face cache for it
+    return name  # a hub id: downloaded where the hub is reachable, unless offline (see below)
+
+
+def _offline(path: str) -> bool:
+    """Local folders never need the network; hub ids skip it when VIDREC_OFFLINE/HF_HUB_OFFLINE=1.
+
+    Read at call time (huggingface_hub reads HF_HUB_OFFLINE only at import): without it, a hub
+    id on a machine with no internet retries for about a minute before failing.
+    """
+    flags = (os.environ.get("VIDREC_OFFLINE", ""), os.environ.get("HF_HUB_OFFLINE", ""))
+    return Path(path).is_dir() or any(f.lower() in {"1", "true", "yes"} for f in flags)
 
 
 def _load_pretrained(name: str, path: str) -> tuple[AutoTokenizer, torch.nn.Module]:
@@ -40,17 +51,16 @@ def _load_pretrained(name: str, path: str) -> tuple[AutoTokenizer, torch.nn.Modu
     quiet = transformers.utils.logging.get_verbosity()
     transformers.utils.logging.set_verbosity_error()  # hide "weights not used" chatter on load
     try:
-        # local_files_only: hub ids come only from the HF cache. Trying the network would retry
-        # for ~50 s on a machine without internet before failing.
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        local = _offline(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
         # eager attention: with sdpa, output_attentions=True returns an empty tuple.
-        model = AutoModel.from_pretrained(path, attn_implementation="eager", local_files_only=True)
+        model = AutoModel.from_pretrained(path, attn_implementation="eager", local_files_only=local)
     except (OSError, ValueError, KeyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         where = (
             f"the folder {path} does not hold a usable transformers encoder"
             if Path(path).is_dir()
-            else "it is neither a local folder nor in the Hugging Face cache"
+            else "it is not a local folder, and the Hugging Face hub could not provide it"
         )
         raise ConfigError(
             f"model {name!r} could not be loaded offline: {where} ({reason}). Set VIDREC_MODEL "

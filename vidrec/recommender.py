@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 NEUTRAL_STARS = 2.5  # centre for content weights: 3★ pulls a little, 2★ and below push away
 MIN_STARS, MAX_STARS = 0.5, 5.0
 NEW_VIEWER_DIVERSITY = 0.3  # a viewer with no ratings gets popular *and* varied films
+EXACT_SCORING_MAX = 50_000  # up to this many unrated videos, score them all (no retrieval loss)
 
 
 @dataclass(frozen=True)
@@ -142,27 +143,39 @@ class HybridRecommender:
         return w * max(0.0, 1.0 - n_ratings / self.config.popularity_fade)
 
     def _candidates(self, prof: Profile, n: int, allowed: np.ndarray | None) -> np.ndarray:
-        """Union of FAISS content neighbours, top collaborative and popular rows, minus rated."""
-        rated = set(prof.rows.tolist())
-        if allowed is not None and allowed.sum() <= 20_000:
-            pool = np.flatnonzero(allowed)  # a filter narrows enough to score every match
-            return np.array([r for r in pool if r not in rated], dtype=np.int64)
-        found = [self._popular_rows[: n + len(rated)]]
+        """Unrated rows to score: all of them in a small catalog, else a union of retrievers.
+
+        A large catalog unions FAISS neighbours of the interest vector and of each loved video,
+        the top collaborative rows and the most popular rows.
+        """
+        if allowed is None:
+            allowed = np.ones(len(self.video_ids), dtype=bool)
+        allowed = allowed.copy()
+        allowed[prof.rows] = False
+        if allowed.sum() <= EXACT_SCORING_MAX:
+            return np.flatnonzero(allowed)
+        found = [self._popular_rows[: n + prof.n]]
         if prof.collab.n_ratings:
             collab = self.mf.preference_scores(prof.collab)
             found.append(np.argpartition(-collab, min(n, len(collab) - 1))[:n])
-        if np.any(prof.content):
-            ids, _ = self.index.search(prof.content, n, exclude=self.video_ids[prof.rows])
+        loved = prof.rows[prof.weights > 0][-20:]  # the most recent loved videos
+        queries = [prof.content] if np.any(prof.content) else []
+        for query in queries + list(self.embeddings[loved]):
+            ids, _ = self.index.search(query, n // 4 + 1)
             found.append(np.array([self._row[int(i)] for i in ids], dtype=np.int64))
         rows = np.unique(np.concatenate(found))
-        keep = ~np.isin(rows, prof.rows)
-        if allowed is not None:
-            keep &= allowed[rows]
-        return rows[keep]
+        return rows[allowed[rows]]
 
     def _score_parts(self, prof: Profile, rows: np.ndarray, alpha: float) -> np.ndarray:
-        """(n, 3) contributions of content, collaborative and popularity; rows sum to score."""
-        content = self.embeddings[rows] @ prof.content  # cosine to the interest vector
+        """(n, 3) contributions of content, collaborative and popularity; rows sum to score.
+
+        The content part is target attention: each candidate attends over the rated videos
+        by embedding similarity and sums their signed weights (loved +, hated −). Unlike the
+        cosine to one mean vector it serves viewers with several distinct tastes.
+        """
+        content = np.zeros(len(rows), np.float32)
+        if prof.n:
+            content = self.attention(prof, self.video_ids[rows], rows=rows) @ prof.weights
         collab = self.mf.preference_scores(prof.collab, rows)
         beta = self.popularity_weight(prof.n)
         return np.stack(
@@ -211,14 +224,14 @@ class HybridRecommender:
         return pd.concat([out, because], axis=1)
 
     # ---- explanations ----------------------------------------------------------------------
-    def attention(self, viewer: Mapping | Profile, video_ids) -> np.ndarray:
+    def attention(self, viewer: Mapping | Profile, video_ids, rows=None) -> np.ndarray:
         """(n_videos, n_rated) target attention: softmax over rated videos of similarity / τ.
 
         Row i says which of the viewer's rated videos video i "looks at"; multiplied by the
         signed rating weights it gives how much each past rating supports the recommendation.
         """
         prof = self._as_profile(viewer)
-        rows = self.rows_of(video_ids)
+        rows = self.rows_of(video_ids) if rows is None else rows
         if prof.n == 0:
             return np.zeros((len(rows), 0), np.float32)
         logits = self.embeddings[rows] @ self.embeddings[prof.rows].T / self.config.temperature
@@ -258,6 +271,13 @@ class HybridRecommender:
         if missing:
             raise UnknownVideoError(f"unknown video id(s): {', '.join(map(str, missing[:10]))}")
         return np.array([self._row[int(v)] for v in ids], dtype=np.int64)
+
+    def popular(self, n: int = 20) -> pd.DataFrame:
+        """The most-rated videos: what a catalog browser shows before any search."""
+        rows = self._popular_rows[: _check_k(n)]
+        return self.catalog.iloc[rows][["video_id", "title", "year", "genres"]].reset_index(
+            drop=True
+        )
 
     def predict(self, viewer: Mapping | Profile, video_ids) -> np.ndarray:
         """Predicted stars (1–5) for given videos."""

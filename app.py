@@ -1,0 +1,68 @@
+"""vidrec: the Streamlit demo. Thin glue; everything it shows is computed by vidrec/."""
+
+import streamlit as st
+
+from vidrec.coldstart import with_videos
+from vidrec.config import Config
+from vidrec.ui import explore, foryou, insight, sidebar
+from vidrec.ui.common import errors_shown, md
+from vidrec.ui.loader import get_demo
+
+VIEWS = ["For you", "Browse & search", "Why these?", "Interest map", "Add a video", "How it works"]
+
+st.set_page_config(page_title="vidrec · live video recommendation", page_icon="🎬", layout="wide")
+
+
+def session_recommender(demo, session):
+    """The shared recommender, or a session-local view of it that includes added videos."""
+    key = tuple(v.video_id for v in session.added)
+    cached = st.session_state.get("_session_rec")
+    if not key:
+        return demo.rec
+    if cached is None or cached[0] != key:
+        cached = (key, with_videos(demo.rec, session.added))
+        st.session_state["_session_rec"] = cached
+    return cached[1]
+
+
+def header(demo, session, recs) -> None:
+    st.title("🎬 vidrec")
+    ms = f"{session.last_update_ms:.0f} ms" if session.last_update_ms is not None else "–"
+    st.caption(
+        f"**Content understanding** · {len(demo.rec.catalog):,} videos read by a Transformer "
+        f"→ **Interest mapping** · {len(session.ratings)} ratings folded into your vector "
+        f"→ **Recommendation** · {len(recs)} picks re-ranked in {ms} "
+        f"→ **Feedback** · rate anything and watch the list move"
+    )
+
+
+def main() -> None:
+    demo = get_demo(Config.from_env())
+    st.sidebar.header("Who is watching?")
+    session = sidebar.viewer(demo)
+    controls = sidebar.controls(demo)
+    rec = session_recommender(demo, session)
+    profile, recs = foryou.recommendations(rec, session, controls)
+    header(demo, session, recs)
+    view = (
+        st.segmented_control(
+            "View", VIEWS, default=VIEWS[0], key="view", label_visibility="collapsed"
+        )
+        or VIEWS[0]
+    )
+    if view == "For you":
+        foryou.render(rec, session, profile, recs, controls)
+    elif view == "Browse & search":
+        explore.render_browse(rec, session, controls)
+    elif view == "Why these?":
+        insight.render_why(demo, rec, profile, recs)
+    elif view == "Interest map":
+        insight.render_map(demo, rec, profile, recs)
+    elif view == "Add a video":
+        explore.render_add(demo.rec, rec, session)
+    else:
+        insight.render_about(demo, rec, session)
+
+
+with errors_shown():
+    main()

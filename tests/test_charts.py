@@ -1,0 +1,333 @@
+"""Tests for vidrec.charts: checked by the data in each figure, not by pixels."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from vidrec import charts
+from vidrec.errors import DataError
+
+GENRES = [
+    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
+    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
+    "War", "Western",
+]  # fmt: skip
+
+
+def recs_frame() -> pd.DataFrame:
+    parts = {
+        "content_score": [0.50, 0.30, -0.10, 0.20],
+        "collab_score": [0.20, -0.15, 0.40, 0.00],
+        "popularity_score": [0.01, 0.02, 0.03, -0.04],
+    }
+    frame = pd.DataFrame({"title": ["Alien (1979)", "Heat (1995)", "Heat (1995)", "Babe (1995)"]})
+    frame = frame.assign(**parts)
+    return frame.assign(score=frame[list(parts)].sum(axis=1))
+
+
+def assert_serialisable(fig: go.Figure) -> dict:
+    assert isinstance(fig, go.Figure)
+    return json.loads(fig.to_json())
+
+
+def assert_shared_look(fig: go.Figure) -> None:
+    layout = fig.to_plotly_json()["layout"]
+    # No template of our own: only plotly's process default, which Streamlit's theme replaces.
+    assert fig.layout.template == go.Figure().layout.template
+    assert layout["paper_bgcolor"] == layout["plot_bgcolor"] == "rgba(0,0,0,0)"
+    assert layout["font"]["size"] >= 12
+
+
+# ----- shared helpers ----------------------------------------------------------------------------
+
+
+def test_every_genre_has_a_distinct_fixed_colour():
+    assert set(charts.GENRE_COLOURS) == {*GENRES, charts.OTHER_GENRE}
+    assert len(set(charts.GENRE_COLOURS.values())) == len(charts.GENRE_COLOURS)
+
+
+@pytest.mark.parametrize(
+    ("genres", "main"),
+    [("Sci-Fi|Action", "Sci-Fi"), ("", "Other"), ("Film-Noir", "Film-Noir"), ("Anime", "Other")],
+)
+def test_main_genre_is_the_first_known_genre(genres, main):
+    assert charts.main_genre(genres) == main
+
+
+def test_shorten_keeps_short_text_and_cuts_long_text():
+    assert charts.shorten("Alien (1979)") == "Alien (1979)"
+    cut = charts.shorten("Dr. Strangelove or: How I Learned to Stop Worrying (1963)")
+    assert len(cut) <= 28 and cut.endswith("…")
+
+
+# ----- score_breakdown ---------------------------------------------------------------------------
+
+
+def test_score_breakdown_stacks_three_named_bars():
+    recs = recs_frame()
+    fig = charts.score_breakdown(recs)
+    assert [t.name for t in fig.data] == ["Content", "Collaborative", "Popularity"]
+    assert all(isinstance(t, go.Bar) and t.orientation == "h" for t in fig.data)
+    assert fig.layout.barmode == "relative"
+    stacked = np.sum([np.asarray(t.x, dtype=float) for t in fig.data], axis=0)
+    np.testing.assert_allclose(stacked, recs["score"])
+    assert_shared_look(fig)
+    assert_serialisable(fig)
+
+
+def test_score_breakdown_puts_the_top_result_on_top_and_keeps_repeated_titles():
+    fig = charts.score_breakdown(recs_frame())
+    assert fig.layout.yaxis.autorange == "reversed"
+    assert list(fig.data[0].y) == [0, 1, 2, 3]  # two "Heat (1995)" rows stay apart
+    assert list(fig.layout.yaxis.ticktext) == list(recs_frame()["title"])
+    assert "%{x:+.4f}" in fig.data[0].hovertemplate
+
+
+def test_score_breakdown_requires_its_columns():
+    with pytest.raises(DataError, match="collab_score"):
+        charts.score_breakdown(recs_frame().drop(columns="collab_score"))
+
+
+def test_score_breakdown_of_no_recommendations_is_still_a_figure():
+    fig = charts.score_breakdown(recs_frame().iloc[:0])
+    assert len(fig.data) == 3 and len(fig.data[0].x) == 0
+    assert_serialisable(fig)
+
+
+# ----- attention_heatmap -------------------------------------------------------------------------
+
+RATED = ["Alien (1979)", "Dr. Strangelove or: How I Learned to Stop Worrying (1963)"]
+
+
+def attention() -> np.ndarray:
+    return np.array([[0.7, 0.3], [0.5, 0.5], [0.1, 0.9]])  # (3 recs, 2 rated)
+
+
+def test_attention_heatmap_shows_the_matrix_with_star_labels():
+    att = attention()
+    fig = charts.attention_heatmap(
+        att, ["Aliens (1986)", "Heat (1995)", "Babe (1995)"], RATED, [5, 2.5]
+    )
+    assert len(fig.data) == 1 and isinstance(fig.data[0], go.Heatmap)
+    np.testing.assert_array_equal(np.asarray(fig.data[0].z), att)
+    ticks = list(fig.layout.xaxis.ticktext)
+    assert ticks[0] == "Alien (1979) ★5"
+    assert ticks[1].endswith(" ★2.5") and "…" in ticks[1]
+    assert len(ticks[1].split(" ★")[0]) <= 28
+    assert list(fig.layout.yaxis.ticktext) == ["Aliens (1986)", "Heat (1995)", "Babe (1995)"]
+    assert fig.layout.yaxis.autorange == "reversed"
+    assert_shared_look(fig)
+    assert_serialisable(fig)
+
+
+def test_attention_heatmap_hover_has_full_titles_weights_and_support():
+    att = attention()
+    support = att * np.array([1.0, -0.5])
+    fig = charts.attention_heatmap(att, ["A", "B", "C"], RATED, [5, 1], support=support)
+    hover = fig.data[0].text
+    assert np.shape(hover) == (3, 2)
+    assert RATED[1] in hover[2][1] and "0.9000" in hover[2][1] and "-0.4500" in hover[2][1]
+    plain = charts.attention_heatmap(att, ["A", "B", "C"], RATED, [5, 1])
+    assert "support" not in plain.data[0].text[0][0]
+
+
+def test_attention_heatmap_without_ratings_shows_a_hint():
+    fig = charts.attention_heatmap(np.zeros((3, 0)), ["A", "B", "C"], [], [])
+    assert len(fig.data) == 0
+    assert [a.text for a in fig.layout.annotations] == [charts.EMPTY_RATINGS_HINT]
+    assert charts.EMPTY_RATINGS_HINT == "Rate a few videos to see what drives each recommendation"
+    assert_serialisable(fig)
+
+
+def test_attention_heatmap_rejects_mismatched_shapes():
+    with pytest.raises(DataError, match="shape"):
+        charts.attention_heatmap(attention(), ["A", "B"], RATED, [5, 1])
+    with pytest.raises(DataError, match="star"):
+        charts.attention_heatmap(attention(), ["A", "B", "C"], RATED, [5])
+    with pytest.raises(DataError, match="support"):
+        charts.attention_heatmap(attention(), ["A", "B", "C"], RATED, [5, 1], np.zeros((2, 2)))
+
+
+# ----- token_attention_heatmap and token_strip ---------------------------------------------------
+
+TOKENS = ["[CLS]", "the", "cat", "saw", "the", "dog", "[SEP]"]
+
+
+def test_token_attention_keeps_repeated_tokens_apart():
+    count = len(TOKENS)
+    matrix = np.random.default_rng(0).dirichlet(np.ones(count), size=count)  # (T, T)
+    fig = charts.token_attention_heatmap(TOKENS, matrix, "Layer 6, mean of heads")
+    heat = fig.data[0]
+    assert isinstance(heat, go.Heatmap)
+    np.testing.assert_array_equal(np.asarray(heat.z), matrix)
+    assert list(heat.x) == list(heat.y) == list(range(count))  # T distinct positions
+    assert list(fig.layout.xaxis.tickvals) == list(range(count))
+    assert list(fig.layout.xaxis.ticktext) == list(fig.layout.yaxis.ticktext) == TOKENS
+    assert fig.layout.yaxis.autorange == "reversed"
+    assert heat.text[1][4] == f"the → the: {matrix[1, 4]:.4f}"
+    assert fig.layout.title.text == "Layer 6, mean of heads"
+    assert_shared_look(fig)
+    assert_serialisable(fig)
+
+
+def test_token_attention_rejects_a_non_square_matrix():
+    with pytest.raises(DataError, match="shape"):
+        charts.token_attention_heatmap(TOKENS, np.ones((7, 6)), "x")
+
+
+def test_token_strip_writes_every_token_in_its_cell():
+    weights = np.linspace(0.05, 0.25, len(TOKENS))
+    fig = charts.token_strip(TOKENS, weights)
+    heat = fig.data[0]
+    np.testing.assert_array_equal(np.asarray(heat.z), weights[None, :])
+    assert list(heat.text[0]) == TOKENS  # [CLS] and [SEP] included, repeats kept
+    assert heat.texttemplate == "%{text}"
+    assert list(heat.x) == list(range(len(TOKENS)))
+    assert fig.layout.height <= 160
+    assert_serialisable(fig)
+
+
+def test_token_strip_escapes_markup_and_checks_lengths():
+    fig = charts.token_strip(["<b>", "x"], np.array([0.5, 0.5]))
+    assert list(fig.data[0].text[0]) == ["&lt;b&gt;", "x"]
+    with pytest.raises(DataError):
+        charts.token_strip(TOKENS, np.ones(3))
+    with pytest.raises(DataError):
+        charts.token_strip([], np.ones(0))
+
+
+# ----- interest_map ------------------------------------------------------------------------------
+
+
+def catalog_points(n: int = 40) -> tuple[np.ndarray, list[str], list[str]]:
+    coords = np.random.default_rng(3).normal(size=(n, 2))  # (n, 2)
+    titles = [f"Video {i}" for i in range(n)]
+    genres = [["Action|Sci-Fi", "Comedy", "", "Horror|Thriller"][i % 4] for i in range(n)]
+    return coords, titles, genres
+
+
+def test_interest_map_draws_genres_ratings_picks_and_viewer():
+    coords, titles, genres = catalog_points()
+    rated = {0: 5.0, 5: 1.0, 9: 3.5}
+    fig = charts.interest_map(coords, titles, genres, rated, (0.25, -0.5), [1, 2, 3])
+    names = [t.name for t in fig.data]
+    assert names == ["Action", "Comedy", "Horror", "Other", "Recommended", "Rated", "You"]
+    genre_points = sum(len(t.x) for t in fig.data[:4])
+    assert genre_points == len(titles)
+    by_name = {t.name: t for t in fig.data}
+    assert len(by_name["Rated"].x) == len(rated)
+    assert by_name["Rated"].marker.symbol == "star"
+    assert list(by_name["Rated"].marker.color) == [5.0, 1.0, 3.5]
+    np.testing.assert_allclose(by_name["Rated"].x, coords[[0, 5, 9], 0])
+    assert len(by_name["Recommended"].x) == 3
+    assert (by_name["You"].x, by_name["You"].y) == ((0.25,), (-0.5,))
+    assert by_name["Horror"].marker.color == charts.GENRE_COLOURS["Horror"]
+    assert_shared_look(fig)
+    assert_serialisable(fig)
+
+
+def test_interest_map_without_viewer_or_ratings_has_only_the_catalog():
+    coords, titles, genres = catalog_points()
+    fig = charts.interest_map(coords, titles, genres, {}, None, [])
+    names = [t.name for t in fig.data]
+    assert "You" not in names and "Rated" not in names and "Recommended" not in names
+    assert all(t.mode == "markers" for t in fig.data)
+    assert_serialisable(fig)
+
+
+def test_interest_map_rejects_bad_input():
+    coords, titles, genres = catalog_points()
+    with pytest.raises(DataError, match="shape"):
+        charts.interest_map(coords[:, :1], titles, genres, {}, None, [])
+    with pytest.raises(DataError, match="genre"):
+        charts.interest_map(coords, titles, genres[:-1], {}, None, [])
+    with pytest.raises(DataError, match="rows"):
+        charts.interest_map(coords, titles, genres, {len(titles): 4.0}, None, [])
+
+
+# ----- genre_interest ----------------------------------------------------------------------------
+
+
+def genre_rows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "genre": ["Action", "Drama", "Horror", "Sci-Fi"],
+            "n_rated": [3, 0, 1, 4],
+            "mean_stars": [4.0, np.nan, 1.0, 4.5],
+            "affinity": [0.4, 0.05, -0.6, 0.8],
+        }
+    )
+
+
+def test_genre_interest_sorts_and_colours_by_sign():
+    fig = charts.genre_interest(genre_rows())
+    bar = fig.data[0]
+    assert len(fig.data) == 1 and isinstance(bar, go.Bar) and bar.orientation == "h"
+    assert list(fig.layout.yaxis.ticktext) == ["Horror", "Drama", "Action", "Sci-Fi"]
+    assert list(bar.x) == [-0.6, 0.05, 0.4, 0.8]  # ascending: the strongest is drawn on top
+    assert list(bar.marker.color) == [charts.NEGATIVE] + [charts.POSITIVE] * 3
+    assert [list(row) for row in bar.customdata][1] == ["Drama", "0", "–"]
+    assert [list(row) for row in bar.customdata][3] == ["Sci-Fi", "4", "4.50"]
+    assert_shared_look(fig)
+    assert_serialisable(fig)
+
+
+def test_genre_interest_requires_its_columns():
+    with pytest.raises(DataError, match="affinity"):
+        charts.genre_interest(genre_rows().drop(columns="affinity"))
+
+
+# ----- alpha_sweep -------------------------------------------------------------------------------
+
+
+def test_alpha_sweep_draws_ndcg_and_precision_sorted_by_alpha():
+    rows = [
+        {"method": "content", "alpha": 1.0, "ndcg@10": 0.05, "precision@10": 0.04},
+        {"method": "mf", "alpha": 0.0, "ndcg@10": 0.20, "precision@10": 0.15},
+        {"method": "hybrid", "alpha": 0.5, "ndcg@10": 0.22, "precision@10": 0.17},
+    ]
+    fig = charts.alpha_sweep(rows)
+    assert [t.name for t in fig.data] == ["NDCG@10", "Precision@10"]
+    assert all(isinstance(t, go.Scatter) and "markers" in t.mode for t in fig.data)
+    assert list(fig.data[0].x) == [0.0, 0.5, 1.0]
+    assert list(fig.data[0].y) == [0.20, 0.22, 0.05]
+    assert list(fig.data[1].y) == [0.15, 0.17, 0.04]
+    assert_shared_look(fig)
+    assert_serialisable(fig)
+
+
+def test_alpha_sweep_without_precision_draws_one_line():
+    fig = charts.alpha_sweep([{"alpha": 0.3, "ndcg@10": 0.1}])
+    assert [t.name for t in fig.data] == ["NDCG@10"]
+
+
+def test_alpha_sweep_rejects_empty_or_incomplete_rows():
+    with pytest.raises(DataError):
+        charts.alpha_sweep([])
+    with pytest.raises(DataError, match="ndcg@10"):
+        charts.alpha_sweep([{"alpha": 0.5}])
+
+
+def test_charts_follow_whatever_template_the_app_chooses(monkeypatch):
+    monkeypatch.setattr(pio.templates, "default", "plotly_dark")
+    figures = [
+        charts.score_breakdown(recs_frame()),
+        charts.token_strip(TOKENS, np.ones(len(TOKENS)) / len(TOKENS)),
+        charts.genre_interest(genre_rows()),
+    ]
+    for fig in figures:
+        assert fig.layout.template == pio.templates["plotly_dark"]
+
+
+def test_score_breakdown_hover_carries_numeric_totals():
+    fig = charts.score_breakdown(recs_frame())
+    custom = [list(row) for row in fig.data[0].customdata]
+    assert custom[0][0] == "Alien (1979)"
+    assert isinstance(custom[0][1], float)
+    np.testing.assert_allclose([row[1] for row in custom], recs_frame()["score"])

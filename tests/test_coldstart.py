@@ -1,0 +1,90 @@
+"""Cold-start videos: mapped from content, recommendable at once, shared objects untouched."""
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from test_recommender import SCIFI_FAN, make_recommender
+from vidrec.coldstart import new_video, next_video_id, with_videos
+from vidrec.errors import DataError
+
+
+class ClusterEncoder:
+    """Stands in for the Transformer: maps any text to the sci-fi cluster's mean direction."""
+
+    def __init__(self, rec):
+        scifi = rec.embeddings[rec.catalog["genres"] == "Sci-Fi"].mean(axis=0)
+        self.vector = (scifi / np.linalg.norm(scifi)).astype(np.float32)
+
+    def encode(self, texts, progress=None):
+        return np.tile(self.vector, (len(texts), 1))
+
+
+@pytest.fixture(scope="module")
+def rec():
+    base = make_recommender()
+    base.encoder = ClusterEncoder(base)
+    return base
+
+
+def checksum(rec):
+    parts = [rec.embeddings.tobytes(), rec.mf.item_factors.numpy().tobytes(), rec.catalog.to_csv()]
+    return hashlib.sha256(
+        b"".join(p if isinstance(p, bytes) else p.encode() for p in parts)
+    ).hexdigest()
+
+
+def test_new_video_borrows_its_neighbours_position(rec):
+    video = new_video(rec, "Robot Planet", "Robots explore a distant planet", ["Sci-Fi"])
+    assert (video.neighbours["title"].map(lambda t: t is not None)).all()
+    assert np.isclose(video.neighbours["weight"].sum(), 1.0)
+    scifi_rows = np.flatnonzero(rec.catalog["genres"] == "Sci-Fi")
+    centre = rec.mf.item_factors.numpy()[scifi_rows].mean(axis=0)
+    assert np.dot(video.factors, centre) > 0
+
+
+def test_added_video_is_recommended_and_searchable_only_in_the_session_view(rec):
+    before = checksum(rec)
+    video = new_video(
+        rec,
+        "Robot Planet",
+        "Robots explore a distant planet",
+        ["Sci-Fi"],
+        video_id=next_video_id(rec, []),
+    )
+    view = with_videos(rec, [video])
+    got = view.recommend(SCIFI_FAN, k=54).reset_index(drop=True)  # every unrated video
+    rank = got.index[got["video_id"] == video.video_id][0]
+    first_romance = got.index[got["genres"] == "Romance"][0]
+    assert rank < first_romance, got[["title", "genres", "score"]].head(30)
+    assert video.video_id in set(view.similar(10, k=10)["video_id"])
+    assert video.video_id not in set(rec.recommend(SCIFI_FAN, k=10)["video_id"])
+    assert checksum(rec) == before  # the shared recommender was not mutated
+    assert view.predict(SCIFI_FAN, [video.video_id])[0] >= 1
+
+
+def test_ids_of_added_videos_never_collide(rec):
+    first = new_video(rec, "A", video_id=next_video_id(rec, []))
+    second_id = next_video_id(rec, [first])
+    assert second_id > first.video_id and second_id not in set(rec.video_ids)
+
+
+@pytest.mark.parametrize(
+    "title, description, genres, match",
+    [
+        ("", "x", [], "needs a title"),
+        ("   \x00\x07 ", "", [], "needs a title"),
+        ("T" * 301, "", [], "limit is 300"),
+        ("Ok", "d" * 5001, [], "limit is 5000"),
+        ("Ok", "", ["Space Opera"], "unknown genre"),
+    ],
+)
+def test_bad_new_video_input_is_rejected(rec, title, description, genres, match):
+    with pytest.raises(DataError, match=match):
+        new_video(rec, title, description, genres)
+
+
+def test_markup_in_a_title_is_kept_as_text(rec):
+    video = new_video(rec, "<img src=x onerror=alert(1)>", "**bold** _x_")
+    assert video.title == "<img src=x onerror=alert(1)>"

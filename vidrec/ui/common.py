@@ -1,0 +1,55 @@
+"""Small helpers every view uses: safe text, stars, and an error boundary."""
+
+from __future__ import annotations
+
+import logging
+import re
+from contextlib import contextmanager
+
+import streamlit as st
+
+from vidrec.errors import VidrecError
+
+log = logging.getLogger(__name__)
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+CONTENT, COLLAB, POPULAR = "#0072B2", "#E69F00", "#009E73"  # colour-blind-safe, as in charts
+
+
+def md(text: object) -> str:
+    """Escape text for st.markdown so titles and typed input show literally, never as markup."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def stars(value: float) -> str:
+    """4.3 -> '★★★★☆ 4.3'."""
+    full = int(round(float(value)))
+    return "★" * full + "☆" * (5 - full) + f" {float(value):.1f}"
+
+
+@contextmanager
+def errors_shown():
+    """Show user errors as st.error and anything unexpected as a short message, never a traceback."""
+    try:
+        yield
+    except VidrecError as exc:
+        st.error(str(exc), icon="⚠️")
+    except Exception as exc:  # noqa: BLE001 - the UI must not show a traceback
+        log.exception("unexpected error in the UI")
+        st.error(
+            f"Something went wrong ({type(exc).__name__}: {exc}). The details are in the server log.",
+            icon="🛑",
+        )
+
+
+def split_bar(content: float, collab: float, popular: float) -> str:
+    """A thin three-colour bar of the score parts' shares (numbers only, so HTML is safe)."""
+    parts = [abs(content), abs(collab), abs(popular)]
+    total = sum(parts) or 1.0
+    cells = "".join(
+        f'<div style="width:{100 * p / total:.1f}%;background:{c}"></div>'
+        for p, c in zip(parts, (CONTENT, COLLAB, POPULAR))
+    )
+    return (
+        '<div style="display:flex;height:8px;border-radius:4px;overflow:hidden;'
+        f'background:rgba(128,128,128,.2);margin:2px 0 4px 0">{cells}</div>'
+    )

@@ -1,0 +1,123 @@
+"""The main view: live recommendation cards you can rate, and the ratings that drive them."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from vidrec import charts
+from vidrec.recommender import HybridRecommender, Profile
+from vidrec.session import NEW, ViewerSession
+from vidrec.ui.common import md, split_bar, stars
+from vidrec.ui.sidebar import Controls
+
+MOVE_COLOURS = {"new": "violet", "↑": "green", "↓": "red", "=": "gray"}
+
+
+def recommendations(rec: HybridRecommender, session: ViewerSession, controls: Controls):
+    """Fold in the viewer and rank: (profile, list); the server time is kept for the header."""
+    t0 = time.perf_counter()
+    profile = rec.profile(session.ratings)
+    recs = rec.recommend(
+        profile,
+        k=controls.k,
+        alpha=controls.alpha,
+        diversity=controls.diversity,
+        allowed=controls.allowed(rec.catalog),
+    )
+    session.last_update_ms = (time.perf_counter() - t0) * 1000
+    return profile, recs
+
+
+def render(
+    rec: HybridRecommender,
+    session: ViewerSession,
+    profile: Profile,
+    recs: pd.DataFrame,
+    controls: Controls,
+) -> None:
+    """Cards on the left, the viewer's own ratings on the right."""
+    signature = (tuple(sorted(session.ratings.items())), controls, len(session.added))
+    moves = session.moves(signature, recs["video_id"].tolist())
+    left, right = st.columns([3, 1.25], gap="large")
+    with left:
+        st.subheader(f"Recommended for {md(session.label)}")
+        if recs.empty:
+            st.info("No videos match these filters. Widen the genres or years in the sidebar.")
+        _cards(recs, moves, session)
+        if not recs.empty:
+            with st.expander("Score breakdown of the whole list", expanded=False):
+                st.plotly_chart(charts.score_breakdown(recs), key="breakdown", theme="streamlit")
+    with right:
+        _your_ratings(rec, session)
+
+
+def _cards(recs: pd.DataFrame, moves: list[str], session: ViewerSession) -> None:
+    cols = st.columns(2, gap="medium")
+    for i, (row, move) in enumerate(zip(recs.itertuples(index=False), moves)):
+        with cols[i % 2].container(border=True, key=f"card_{row.video_id}"):
+            _card(i + 1, row, move, session)
+
+
+def _card(rank: int, row, move: str, session: ViewerSession) -> None:
+    head, badge = st.columns([5, 1])
+    head.markdown(f"**{rank}. {md(row.title)}**")
+    if move:
+        colour = MOVE_COLOURS["new"] if move == NEW else MOVE_COLOURS.get(move[0], "gray")
+        badge.badge(move.upper() if move == NEW else move, color=colour)
+    genres = md(row.genres.replace("|", " · ")) if row.genres else "no genre listed"
+    st.caption(f"{genres}  \npredicted {stars(row.predicted_rating)}")
+    st.html(split_bar(row.content_score, row.collab_score, row.popularity_score))
+    st.caption(
+        f"content {row.content_score:+.2f} · collaborative {row.collab_score:+.2f} · "
+        f"popularity {row.popularity_score:+.2f}  \n{md(row.reason)}"
+    )
+    rate_widget(session, row.video_id, f"stars_{row.video_id}")
+
+
+def rate_widget(session: ViewerSession, video_id: int, key: str) -> None:
+    """Five stars that rate (or re-rate) a video for this viewer; the key includes the current
+    rating, so a reset or a rating made elsewhere re-creates the widget with the right value."""
+    current = session.ratings.get(int(video_id))
+    default = None if current is None else int(round(current)) - 1
+    full_key = key if current is None else f"{key}_{default}"
+    st.feedback(
+        "stars",
+        key=full_key,
+        default=default,
+        on_change=_rated,
+        args=(session, int(video_id), full_key),
+    )
+
+
+def _rated(session: ViewerSession, video_id: int, key: str) -> None:
+    value = st.session_state.get(key)
+    if value is None:
+        session.unrate(video_id)
+    else:
+        session.rate(video_id, value + 1)
+
+
+def _your_ratings(rec: HybridRecommender, session: ViewerSession) -> None:
+    st.subheader(f"Your ratings ({len(session.ratings)})")
+    if not session.ratings:
+        st.caption("Nothing rated yet. Rate a card, or find a video in Browse & search.")
+        return
+    titles = rec.catalog.set_index("video_id")["title"]
+    shown = list(session.ratings.items())[::-1][:40]  # newest first; a long history is trimmed
+    for video_id, _value in shown:
+        with st.container(key=f"mine_row_{video_id}"):
+            name, drop = st.columns([6, 1])
+            name.markdown(md(titles.get(video_id, f"video {video_id}")))
+            drop.button(
+                "✕",
+                key=f"unrate_{video_id}",
+                help="Remove this rating",
+                on_click=session.unrate,
+                args=(video_id,),
+            )
+            rate_widget(session, video_id, f"mine_{video_id}")
+    if len(session.ratings) > len(shown):
+        st.caption(f"…and {len(session.ratings) - len(shown)} older ratings.")

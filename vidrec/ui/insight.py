@@ -1,0 +1,152 @@
+"""Why these? (attention heatmaps), the interest map, and how it works."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from vidrec import charts
+from vidrec.demo import Demo
+from vidrec.recommender import HybridRecommender, Profile
+from vidrec.session import ViewerSession
+from vidrec.ui.common import md
+
+MAX_RATED_COLUMNS = 20  # a long history is cut to the ratings the list attends to most
+
+
+def render_why(demo: Demo, rec: HybridRecommender, profile: Profile, recs: pd.DataFrame) -> None:
+    """Which past ratings drove each recommendation, and what the Transformer read."""
+    st.subheader("Why these? Your ratings × your recommendations")
+    st.caption(
+        "Each recommended video attends over the videos you rated, by how alike the "
+        "Transformer finds their texts (softmax of similarity / τ). Hover for exact weights; "
+        "support = weight × (stars − 2.5), so hated videos push away."
+    )
+    if profile.n and not recs.empty:
+        att = rec.attention(profile, recs["video_id"].to_numpy())  # (k, n_rated)
+        cols = np.argsort(-att.sum(axis=0), kind="stable")[:MAX_RATED_COLUMNS]
+        titles = rec.catalog["title"].to_numpy()
+        fig = charts.attention_heatmap(
+            att[:, cols],
+            recs["title"].tolist(),
+            [titles[r] for r in profile.rows[cols]],
+            profile.stars[cols].tolist(),
+            support=att[:, cols] * profile.weights[cols],
+        )
+    else:
+        fig = charts.attention_heatmap(np.zeros((0, 0)), [], [], [])
+    st.plotly_chart(fig, key="why_heatmap", theme="streamlit")
+    _token_attention(rec, profile, recs)
+
+
+def _token_attention(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame) -> None:
+    st.subheader("What the Transformer read")
+    ids = list(dict.fromkeys(recs["video_id"].tolist() + rec.video_ids[profile.rows].tolist()))
+    if not ids:
+        return
+    titles = rec.catalog.set_index("video_id")["title"]
+    pick, layer_col, head_col, mode_col = st.columns([3, 1.3, 1.3, 1.6])
+    video_id = pick.selectbox(
+        "Video", ids, format_func=lambda v: titles.get(v, str(v)), key="token_video"
+    )
+    layer = layer_col.selectbox("Layer", list(range(1, 7)), index=5, key="token_layer")
+    head = head_col.selectbox("Head", ["average"] + list(range(1, 13)), key="token_head")
+    mode = mode_col.radio("Show", ["layer/head", "rollout"], key="token_mode", horizontal=True)
+    text = rec.catalog.loc[rec.catalog["video_id"] == video_id, "text"].iat[0]
+    att = _attentions(rec, text)
+    if mode == "rollout":
+        matrix, what = att.rollout(), "attention rollout through all layers"
+    elif head == "average":
+        matrix, what = att.head_average(layer - 1), f"layer {layer}, mean of 12 heads"
+    else:
+        matrix, what = att.weights[layer - 1, int(head) - 1], f"layer {layer}, head {head}"
+    st.caption(f"Text read: {md(text)}")
+    st.plotly_chart(
+        charts.token_attention_heatmap(att.tokens, matrix, what),
+        key="token_heatmap",
+        theme="streamlit",
+    )
+    st.caption("Share of each token in the pooled video embedding:")
+    st.plotly_chart(
+        charts.token_strip(att.tokens, att.pooled_token_weights()),
+        key="token_strip",
+        theme="streamlit",
+    )
+
+
+def _attentions(rec: HybridRecommender, text: str):
+    """Token attentions of a text, kept per session (the encoder forward pass is the cost)."""
+    cache = st.session_state.setdefault("_token_attention_cache", {})
+    if text not in cache:
+        if len(cache) > 32:
+            cache.clear()
+        cache[text] = rec.encoder.attentions(text)
+    return cache[text]
+
+
+def render_map(demo: Demo, rec: HybridRecommender, profile: Profile, recs: pd.DataFrame) -> None:
+    """The catalog's content space in 2-D with the viewer's ratings, taste and picks."""
+    st.subheader("Interest map")
+    st.caption(
+        "Every video's Transformer embedding, projected to 2-D by PCA and coloured by main "
+        "genre. Stars: what you rated. Rings: what is recommended. ◆ You: your content "
+        "interest vector, which moves as you rate."
+    )
+    coords = demo.coords
+    if len(rec.catalog) > len(coords):  # the session's added videos, placed by the same map
+        coords = np.vstack([coords, demo.projection.transform(rec.embeddings[len(coords) :])])
+    viewer_xy = (
+        tuple(demo.projection.transform(profile.content)) if np.any(profile.content) else None
+    )
+    fig = charts.interest_map(
+        coords,
+        rec.catalog["title"].tolist(),
+        rec.catalog["genres"].tolist(),
+        {int(r): float(s) for r, s in zip(profile.rows, profile.stars)},
+        viewer_xy,
+        rec.rows_of(recs["video_id"]).tolist(),
+    )
+    left, right = st.columns([2.2, 1], gap="medium")
+    left.plotly_chart(fig, key="interest_map", theme="streamlit")
+    with right:
+        st.markdown("**Interest by genre**")
+        if profile.n:
+            st.plotly_chart(
+                charts.genre_interest(demo.genre_interest(profile, rec)),
+                key="genre_interest",
+                theme="streamlit",
+            )
+        else:
+            st.caption("Rate a few videos to see your genre profile.")
+
+
+def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> None:
+    """The loop and the live numbers behind this session."""
+    st.subheader("How it works")
+    st.markdown(
+        "**Content understanding** → **interest mapping** → **recommendation** → **your feedback** → back to the start.\n\n"
+        "1. *Content understanding*: a Transformer reads each video's text (title, year, genres, "
+        "description) into a 384-d vector; FAISS indexes them for similarity search.\n"
+        "2. *Interest mapping*: a matrix-factorisation model trained on 100,000 real ratings places "
+        "every video in a collaborative space; your ratings are folded in by two small ridge "
+        "solves, so your vector updates on every click.\n"
+        "3. *Recommendation*: content similarity to what you rated (target attention) and the "
+        "collaborative preference are z-scored and blended by α, with a popularity prior that "
+        "fades over your first five ratings.\n"
+        "4. *Feedback*: each rating re-folds your vector and the list re-ranks at once."
+    )
+    cfg = rec.config
+    numbers = {
+        "Videos in the catalog": f"{len(rec.catalog):,}",
+        "Ratings the model learned from": f"{len(demo.ratings):,}",
+        "Transformer": cfg.model.replace("bundled:", "") + f" ({rec.embeddings.shape[1]}-d)",
+        "FAISS index": rec.index.kind,
+        "MF factors": f"{rec.mf.params.factors}-d, two heads (picks, stars)",
+        "Your ratings": f"{len(session.ratings)}",
+        "Last re-rank (server)": f"{session.last_update_ms:.1f} ms"
+        if session.last_update_ms
+        else "–",
+        "Demo loaded in": f"{demo.load_seconds:.1f} s",
+    }
+    st.table(pd.DataFrame({"": list(numbers), "value": list(numbers.values())}).set_index(""))

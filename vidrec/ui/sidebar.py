@@ -1,0 +1,151 @@
+"""Sidebar: who is watching, and the knobs that shape the list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from vidrec.data.schema import genre_list
+from vidrec.demo import Demo
+from vidrec.session import ViewerSession
+from vidrec.ui.common import md
+
+NEW_VIEWER, MOVIELENS_USER = "__new__", "__movielens__"
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The presenter's knobs; ``signature`` lets the list tell what changed."""
+
+    alpha: float
+    k: int
+    diversity: float
+    genres: tuple[str, ...]
+    years: tuple[int, int] | None
+
+    def allowed(self, catalog: pd.DataFrame) -> np.ndarray | None:
+        """Boolean mask of catalog rows passing the genre and year filters (None: no filter)."""
+        if not self.genres and self.years is None:
+            return None
+        mask = np.ones(len(catalog), dtype=bool)
+        if self.genres:
+            wanted = set(self.genres)
+            mask &= catalog["genres"].map(lambda g: bool(wanted & set(genre_list(g)))).to_numpy()
+        if self.years is not None:
+            year = catalog["year"].astype("Float64").fillna(-1).to_numpy()
+            mask &= (year >= self.years[0]) & (year <= self.years[1])
+        return mask
+
+
+def viewer(demo: Demo) -> ViewerSession:
+    """The viewer picker; switching viewer starts that viewer's session afresh."""
+    options = [p.id for p in demo.personas] + [MOVIELENS_USER, NEW_VIEWER]
+    names = {p.id: f"{p.icon} {p.name}" for p in demo.personas}
+    names.update(
+        {MOVIELENS_USER: "👤 A real MovieLens user", NEW_VIEWER: "✨ New viewer (no ratings)"}
+    )
+    st.sidebar.selectbox(
+        "Viewer",
+        options,
+        format_func=names.get,
+        key="viewer_choice",
+        on_change=_switch,
+        args=(demo,),
+    )
+    if MOVIELENS_USER == st.session_state.get("viewer_choice") and demo.users is not None:
+        ids = demo.users["user_id"]
+        st.sidebar.number_input(
+            "MovieLens user id",
+            int(ids.min()),
+            int(ids.max()),
+            value=int(ids.min()),
+            step=1,
+            key="movielens_user",
+            on_change=_switch,
+            args=(demo,),
+        )
+    if "viewer" not in st.session_state:
+        _switch(demo)
+    session: ViewerSession = st.session_state["viewer"]
+    _describe(demo, session)
+    if st.sidebar.button(
+        "↺ Reset this viewer",
+        key="reset_viewer",
+        use_container_width=True,
+        help="Back to the viewer's starting ratings; added videos are removed",
+    ):
+        session.reset()
+    return session
+
+
+def _switch(demo: Demo) -> None:
+    choice = st.session_state.get("viewer_choice") or (
+        demo.personas[0].id if demo.personas else NEW_VIEWER
+    )
+    if choice == NEW_VIEWER:
+        st.session_state["viewer"] = ViewerSession.start("new", "", "New viewer", {})
+    elif choice == MOVIELENS_USER:
+        uid = int(st.session_state.get("movielens_user") or demo.users["user_id"].min())
+        st.session_state["viewer"] = ViewerSession.start(
+            "movielens", str(uid), f"MovieLens user {uid}", demo.user_ratings(uid)
+        )
+    else:
+        persona = next(p for p in demo.personas if p.id == choice)
+        st.session_state["viewer"] = ViewerSession.start(
+            "persona", persona.id, persona.name, demo.persona_ratings[persona.id]
+        )
+
+
+def _describe(demo: Demo, session: ViewerSession) -> None:
+    if session.kind == "persona":
+        persona = next(p for p in demo.personas if p.id == session.key)
+        st.sidebar.caption(md(persona.bio))
+    elif session.kind == "movielens" and demo.users is not None:
+        row = demo.users[demo.users["user_id"] == int(session.key)]
+        if not row.empty:
+            u = row.iloc[0]
+            st.sidebar.caption(
+                md(
+                    f"Age {u['age']} · {u['gender']} · {u['occupation']} · "
+                    f"{len(session.seed)} real ratings"
+                )
+            )
+    else:
+        st.sidebar.caption("No history yet: rate a few videos and watch the list adapt.")
+
+
+def controls(demo: Demo) -> Controls:
+    """Blend, size, diversity and filters."""
+    st.sidebar.divider()
+    st.sidebar.subheader("Controls")
+    alpha = st.sidebar.slider(
+        "Blend: collaborative ← → content",
+        0.0,
+        1.0,
+        demo.rec.config.alpha,
+        0.05,
+        key="alpha",
+        help="0 = only what similar viewers liked (MF); "
+        "1 = only what the Transformer reads as similar to your ratings",
+    )
+    k = st.sidebar.slider("Number of results", 3, 30, 10, key="k")
+    diversity = st.sidebar.slider(
+        "Diversity (MMR)",
+        0.0,
+        1.0,
+        0.0,
+        0.05,
+        key="diversity",
+        help="Trade a little relevance for variety in the list",
+    )
+    all_genres = sorted({g for gs in demo.rec.catalog["genres"] for g in genre_list(gs)})
+    genres = st.sidebar.multiselect("Only these genres", all_genres, key="genres")
+    years = demo.rec.catalog["year"].dropna()
+    lo, hi = (int(years.min()), int(years.max())) if len(years) else (1900, 2030)
+    span = st.sidebar.slider("Release years", lo, hi, (lo, hi), key="years")
+    return Controls(
+        alpha, int(k), diversity, tuple(genres), None if span == (lo, hi) else tuple(span)
+    )
