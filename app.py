@@ -5,7 +5,7 @@ import streamlit as st
 from vidrec.coldstart import with_videos
 from vidrec.config import Config
 from vidrec.ui import explore, foryou, insight, sidebar
-from vidrec.ui.common import errors_shown, md
+from vidrec.ui.common import errors_shown
 from vidrec.ui.loader import get_demo
 
 VIEWS = ["For you", "Browse & search", "Why these?", "Interest map", "Add a video", "How it works"]

@@ -4,8 +4,8 @@ import hashlib
 
 import numpy as np
 import pytest
-
 from test_recommender import SCIFI_FAN, make_recommender
+
 from vidrec.coldstart import new_video, next_video_id, with_videos
 from vidrec.errors import DataError
 

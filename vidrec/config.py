@@ -48,6 +48,7 @@ class Config:
         return dataclasses.replace(self, **changes)
 
     def __post_init__(self):
+        object.__setattr__(self, "home", Path(self.home).expanduser())  # CLI passes a str
         if not 0.0 <= self.alpha <= 1.0:
             raise ConfigError(f"alpha must be between 0 and 1, got {self.alpha}")
         for name in ("factors", "embed_batch", "max_tokens", "exact_index_max", "mf_epochs"):

@@ -31,7 +31,8 @@ class Demo:
     coords: np.ndarray  # (n_items, 2) catalog positions on the interest map
     users: pd.DataFrame | None  # user_id, age, gender, occupation (MovieLens only)
     ratings: pd.DataFrame  # the training ratings, for loading a real user
-    genre_centroids: dict[str, np.ndarray]  # genre -> (dim,) unit mean embedding
+    genre_centroids: dict[str, np.ndarray]  # genre -> (dim,) unit direction from the catalog mean
+    catalog_mean: np.ndarray  # (dim,) mean embedding of the catalog
     load_seconds: float
 
     def user_ratings(self, user_id: int) -> dict[int, float]:
@@ -42,8 +43,14 @@ class Demo:
         return dict(zip(mine["video_id"].astype(int), mine["rating"].astype(float)))
 
     def genre_interest(self, profile: Profile, rec: HybridRecommender) -> pd.DataFrame:
-        """Per genre: how many rated, their mean stars, and the profile's affinity (cosine)."""
+        """Per genre: how many rated, their mean stars, and the profile's affinity (cosine).
+
+        Both directions are taken from the catalog's mean embedding: raw sentence embeddings
+        share one dominant direction, which would make every genre look equally liked.
+        """
         rows = []
+        taste = profile.content - self.catalog_mean
+        taste = taste / (np.linalg.norm(taste) or 1.0)
         genres_of = rec.catalog["genres"].to_numpy()
         for genre, centroid in self.genre_centroids.items():
             mine = [
@@ -54,14 +61,14 @@ class Demo:
                     "genre": genre,
                     "n_rated": len(mine),
                     "mean_stars": float(np.mean(mine)) if mine else float("nan"),
-                    "affinity": float(centroid @ profile.content),
+                    "affinity": float(centroid @ taste) if profile.n else 0.0,
                 }
             )
         return pd.DataFrame(rows)
 
 
 def load_demo(config: Config, progress: Progress | None = None) -> Demo:
-    """Build or load the artifacts, then everything the app shows that does not depend on a viewer."""
+    """Build or load the artifacts, then all the app shows that does not depend on a viewer."""
     t0 = time.perf_counter()
     encoder = make_encoder(config)
     arts = load_artifacts(config, encoder, progress)
@@ -77,6 +84,7 @@ def load_demo(config: Config, progress: Progress | None = None) -> Demo:
         users=arts.dataset.users,
         ratings=arts.dataset.ratings,
         genre_centroids=_genre_centroids(rec.catalog, arts.embeddings),
+        catalog_mean=arts.embeddings.mean(axis=0),
         load_seconds=time.perf_counter() - t0,
     )
 
@@ -96,9 +104,10 @@ def _personas(catalog: pd.DataFrame):
 
 def _genre_centroids(catalog: pd.DataFrame, embeddings: np.ndarray) -> dict[str, np.ndarray]:
     out = {}
+    mean = embeddings.mean(axis=0)
     lists = catalog["genres"].map(genre_list)
     for genre in sorted({g for gs in lists for g in gs}):
         mask = lists.map(lambda gs, g=genre: g in gs).to_numpy()
-        centre = embeddings[mask].mean(axis=0)
-        out[genre] = centre / np.linalg.norm(centre)
+        centre = embeddings[mask].mean(axis=0) - mean
+        out[genre] = centre / (np.linalg.norm(centre) or 1.0)
     return out

@@ -1,1 +1,1 @@
-"""Streamlit views: thin render functions over vidrec's library (the only package using streamlit)."""
+"""Streamlit views: thin render functions over vidrec (the only package that imports streamlit)."""

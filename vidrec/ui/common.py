@@ -28,7 +28,7 @@ def stars(value: float) -> str:
 
 @contextmanager
 def errors_shown():
-    """Show user errors as st.error and anything unexpected as a short message, never a traceback."""
+    """User errors as st.error, anything unexpected as a short message: never a traceback."""
     try:
         yield
     except VidrecError as exc:
@@ -36,7 +36,7 @@ def errors_shown():
     except Exception as exc:  # noqa: BLE001 - the UI must not show a traceback
         log.exception("unexpected error in the UI")
         st.error(
-            f"Something went wrong ({type(exc).__name__}: {exc}). The details are in the server log.",
+            f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the server log.",
             icon="🛑",
         )
 

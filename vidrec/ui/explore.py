@@ -91,7 +91,12 @@ def render_add(base: HybridRecommender, rec: HybridRecommender, session: ViewerS
         with errors_shown():
             video = new_video(base, title, description, genres, next_video_id(base, session.added))
             session.add_video(video)
-            st.success(f"Added {md(video.title)}: it can now be recommended, searched and rated.")
+            st.session_state["added_message"] = (
+                f"Added {md(video.title)}: it can now be recommended, searched and rated."
+            )
+            st.rerun()  # rebuild the session's view so the new video is known everywhere
+    if "added_message" in st.session_state:
+        st.success(st.session_state.pop("added_message"))
     for video in reversed(session.added):
         _added(video, rec, session)
 

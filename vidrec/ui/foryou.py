@@ -62,11 +62,11 @@ def _cards(recs: pd.DataFrame, moves: list[str], session: ViewerSession) -> None
 
 
 def _card(rank: int, row, move: str, session: ViewerSession) -> None:
-    head, badge = st.columns([5, 1])
-    head.markdown(f"**{rank}. {md(row.title)}**")
+    badge = ""
     if move:
         colour = MOVE_COLOURS["new"] if move == NEW else MOVE_COLOURS.get(move[0], "gray")
-        badge.badge(move.upper() if move == NEW else move, color=colour)
+        badge = f" :{colour}-badge[{move.upper() if move == NEW else move}]"
+    st.markdown(f"**{rank}. {md(row.title)}**{badge}")
     genres = md(row.genres.replace("|", " · ")) if row.genres else "no genre listed"
     st.caption(f"{genres}  \npredicted {stars(row.predicted_rating)}")
     st.html(split_bar(row.content_score, row.collab_score, row.popularity_score))
@@ -109,15 +109,17 @@ def _your_ratings(rec: HybridRecommender, session: ViewerSession) -> None:
     shown = list(session.ratings.items())[::-1][:40]  # newest first; a long history is trimmed
     for video_id, _value in shown:
         with st.container(key=f"mine_row_{video_id}"):
-            name, drop = st.columns([6, 1])
-            name.markdown(md(titles.get(video_id, f"video {video_id}")))
+            st.markdown(md(titles.get(video_id, f"video {video_id}")))
+            stars_col, drop = st.columns([3, 1.2], vertical_alignment="center")
+            with stars_col:
+                rate_widget(session, video_id, f"mine_{video_id}")
             drop.button(
-                "✕",
+                "remove",
                 key=f"unrate_{video_id}",
-                help="Remove this rating",
+                type="tertiary",
+                help="Forget this rating",
                 on_click=session.unrate,
                 args=(video_id,),
             )
-            rate_widget(session, video_id, f"mine_{video_id}")
     if len(session.ratings) > len(shown):
         st.caption(f"…and {len(session.ratings) - len(shown)} older ratings.")

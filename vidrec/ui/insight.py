@@ -125,10 +125,11 @@ def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> 
     """The loop and the live numbers behind this session."""
     st.subheader("How it works")
     st.markdown(
-        "**Content understanding** → **interest mapping** → **recommendation** → **your feedback** → back to the start.\n\n"
+        "**Content understanding** → **interest mapping** → **recommendation** → "
+        "**your feedback** → back to the start.\n\n"
         "1. *Content understanding*: a Transformer reads each video's text (title, year, genres, "
         "description) into a 384-d vector; FAISS indexes them for similarity search.\n"
-        "2. *Interest mapping*: a matrix-factorisation model trained on 100,000 real ratings places "
+        "2. *Interest mapping*: a matrix-factorisation model trained on real ratings places "
         "every video in a collaborative space; your ratings are folded in by two small ridge "
         "solves, so your vector updates on every click.\n"
         "3. *Recommendation*: content similarity to what you rated (target attention) and the "

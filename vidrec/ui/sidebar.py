@@ -55,7 +55,7 @@ def viewer(demo: Demo) -> ViewerSession:
         on_change=_switch,
         args=(demo,),
     )
-    if MOVIELENS_USER == st.session_state.get("viewer_choice") and demo.users is not None:
+    if st.session_state.get("viewer_choice") == MOVIELENS_USER and demo.users is not None:
         ids = demo.users["user_id"]
         st.sidebar.number_input(
             "MovieLens user id",

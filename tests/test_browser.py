@@ -1,0 +1,76 @@
+"""Real browser: Debian's Chromium drives `streamlit run app.py` through the main flow."""
+
+import re
+import shutil
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from browser import CHROMIUM, CHROMIUM_ARGS, settle, shot, streamlit_server
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None and not __import__("os").environ.get("CI"),
+    reason="Chromium is not installed (CI installs it and never skips)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser_page(built_config):
+    with streamlit_server(built_config.home) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 1600})
+        page.js_errors = []
+        page.on("pageerror", lambda e: page.js_errors.append(str(e)))
+        page.goto(url)
+        settle(page)
+        yield page
+        browser.close()
+
+
+def card_ids(page):
+    classes = page.locator("[class*='st-key-card_']").evaluate_all(
+        "els => els.map(e => e.className)"
+    )
+    return [int(re.search(r"st-key-card_(\d+)", c).group(1)) for c in classes]
+
+
+def no_errors(page):
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.js_errors == []
+
+
+def choose(page, key, option):
+    page.locator(f".st-key-{key} [role='combobox']").click()
+    page.get_by_role("option", name=option).first.click()
+    settle(page)
+
+
+def test_main_flow(browser_page):
+    page = browser_page
+    assert len(card_ids(page)) == 10
+    shot(page, "01_opened")
+
+    choose(page, "viewer_choice", "Horror hound")
+    assert page.get_by_text("Recommended for Horror hound").is_visible()
+    before = card_ids(page)
+    shot(page, "02_persona")
+
+    first = before[0]
+    page.locator(f".st-key-card_{first} [data-testid='stFeedback'] button").nth(4).click()
+    settle(page)
+    after = card_ids(page)
+    assert first not in after and after != before
+    assert page.get_by_text(re.compile(r"^(NEW|↑\d+|↓\d+)$")).count() >= 1  # what moved
+    shot(page, "03_rated")
+    no_errors(page)
+
+    page.get_by_text("Why these?", exact=True).click()
+    settle(page)
+    assert page.locator("[data-testid='stPlotlyChart']").count() >= 2
+    shot(page, "04_why")
+
+    page.get_by_text("Interest map", exact=True).click()
+    settle(page)
+    assert page.locator("[data-testid='stPlotlyChart']").count() >= 2
+    shot(page, "05_interest_map")
+    no_errors(page)
