@@ -4,9 +4,8 @@ import re
 import shutil
 
 import pytest
-from playwright.sync_api import sync_playwright
-
 from browser import CHROMIUM, CHROMIUM_ARGS, settle, shot, streamlit_server
+from playwright.sync_api import sync_playwright
 
 pytestmark = pytest.mark.skipif(
     shutil.which(CHROMIUM) is None and not __import__("os").environ.get("CI"),
