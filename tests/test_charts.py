@@ -331,3 +331,12 @@ def test_score_breakdown_hover_carries_numeric_totals():
     assert custom[0][0] == "Alien (1979)"
     assert isinstance(custom[0][1], float)
     np.testing.assert_allclose([row[1] for row in custom], recs_frame()["score"])
+
+
+def test_loop_dot_is_a_cycle_with_escaped_labels():
+    dot = charts.loop_dot([("Content", '1,682 "videos"'), ("Interest", "9 ratings"), ("Rank", "x")])
+    assert dot.startswith("digraph loop {") and dot.rstrip().endswith("}")
+    assert "s0 -> s1;" in dot and "s2 -> s0;" in dot
+    assert '1,682 \\"videos\\"' in dot
+    with pytest.raises(DataError):
+        charts.loop_dot([("only", "one")])

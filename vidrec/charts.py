@@ -481,3 +481,28 @@ def alpha_sweep(rows: list[dict]) -> go.Figure:
     fig.update_xaxes(title_text="α (1 = content only, 0 = collaborative only)")
     fig.update_yaxes(title_text="score", rangemode="tozero")
     return _style(fig, height=360, **_top_legend())
+
+
+# ----- 8. the product loop ------------------------------------------------------------------------
+
+
+def loop_dot(stages: list[tuple[str, str]]) -> str:
+    """Graphviz DOT of the product loop: each stage a box with a live detail line, in a cycle."""
+    if len(stages) < 2:
+        raise DataError("the loop needs at least two stages")
+    nodes = [
+        f'  s{i} [label="{_dot(name)}\\n{_dot(detail)}"];'
+        for i, (name, detail) in enumerate(stages)
+    ]
+    edges = [f"  s{i} -> s{(i + 1) % len(stages)};" for i in range(len(stages))]
+    return "\n".join(
+        ["digraph loop {", "  rankdir=LR; bgcolor=transparent;",
+         '  node [shape=box, style="rounded,filled", fillcolor="#0072B222", color="#0072B2",'
+         ' fontname="sans-serif", fontsize=12];', '  edge [color="#888888"];',
+         *nodes, *edges, "}"]
+    )  # fmt: skip
+
+
+def _dot(text: str) -> str:
+    """Escape a label for DOT's quoted strings."""
+    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")

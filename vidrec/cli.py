@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
     n = sub.add_parser("bench", help="latency of the online paths (p50/p95)")
     n.add_argument("--repeat", type=int, default=200)
+    n.add_argument("--app", action="store_true", help="also time app reruns after a rating")
     n.add_argument("--json", action="store_true")
     n.set_defaults(run=cmd_bench)
     return p
@@ -190,6 +191,12 @@ def cmd_bench(args, config: Config) -> int:
     from vidrec.bench import latency_table, run_bench
 
     rows = run_bench(_recommender(config), repeat=args.repeat)
+    if args.app:
+        from vidrec.ui.rerun_bench import rerun_after_rating
+
+        n_videos = rows[0]["n_videos"]
+        for view in ("For you", "Why these?", "Interest map"):
+            rows.append({"n_videos": n_videos, **rerun_after_rating(view=view)})
     print(json.dumps(rows, indent=2) if args.json else latency_table(rows))
     return 0
 

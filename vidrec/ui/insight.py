@@ -124,6 +124,19 @@ def render_map(demo: Demo, rec: HybridRecommender, profile: Profile, recs: pd.Da
 def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> None:
     """The loop and the live numbers behind this session."""
     st.subheader("How it works")
+    n_rated = len(session.ratings)
+    ms = f"{session.last_update_ms:.0f} ms" if session.last_update_ms else "on your next rating"
+    st.graphviz_chart(
+        charts.loop_dot(
+            [
+                ("Content understanding", f"{len(rec.catalog):,} videos → Transformer → FAISS"),
+                ("Interest mapping", f"{n_rated} ratings folded into your vector"),
+                ("Recommendation", f"blend α, re-ranked in {ms}"),
+                ("Your feedback", "rate a card: the loop runs again"),
+            ]
+        ),
+        use_container_width=True,
+    )
     st.markdown(
         "**Content understanding** → **interest mapping** → **recommendation** → "
         "**your feedback** → back to the start.\n\n"
