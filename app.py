@@ -25,8 +25,12 @@ def session_recommender(demo, session):
     return cached[1]
 
 
+COMPACT = "<style>.block-container {padding-top: 2.2rem; padding-bottom: 1rem}</style>"
+
+
 def header(demo, session, recs) -> None:
-    st.title("🎬 vidrec")
+    st.html(COMPACT)  # fixed CSS, no user text: more of the list fits on a laptop screen
+    st.markdown("## 🎬 vidrec")
     ms = f"{session.last_update_ms:.0f} ms" if session.last_update_ms is not None else "–"
     st.caption(
         f"**Content understanding** · {len(demo.rec.catalog):,} videos read by a Transformer "

@@ -497,8 +497,8 @@ def loop_dot(stages: list[tuple[str, str]]) -> str:
     edges = [f"  s{i} -> s{(i + 1) % len(stages)};" for i in range(len(stages))]
     return "\n".join(
         ["digraph loop {", "  rankdir=LR; bgcolor=transparent;",
-         '  node [shape=box, style="rounded,filled", fillcolor="#0072B222", color="#0072B2",'
-         ' fontname="sans-serif", fontsize=12];', '  edge [color="#888888"];',
+         '  node [shape=box, style="rounded,filled", fillcolor="#0072B2", color="#0072B2",'
+         ' fontcolor=white, fontname="sans-serif", fontsize=12];', '  edge [color="#888888"];',
          *nodes, *edges, "}"]
     )  # fmt: skip
 
