@@ -73,3 +73,33 @@ def test_main_flow(browser_page):
     assert page.locator("[data-testid='stPlotlyChart']").count() >= 2
     shot(page, "05_interest_map")
     no_errors(page)
+
+
+def test_two_tabs_are_two_independent_viewers(browser_page):
+    page = browser_page
+    other = page.context.browser.new_page(viewport={"width": 1366, "height": 1600})
+    other.js_errors = []
+    other.on("pageerror", lambda e: other.js_errors.append(str(e)))
+    other.goto(page.url)
+    settle(other)
+    page.get_by_text("For you", exact=True).click()
+    settle(page)
+
+    def rated_count(p):
+        heading = p.get_by_text(re.compile(r"^Your ratings \(\d+\)$")).inner_text()
+        return int(re.search(r"\d+", heading).group())
+
+    base = rated_count(other)
+    first = card_ids(other)[0]
+    choose(page, "viewer_choice", "Sci-fi fan")  # both tabs now show the same persona
+    assert first in card_ids(page)
+    page.locator(f".st-key-card_{first} [data-testid='stFeedback'] button").nth(3).click()
+    settle(page)
+    assert rated_count(page) == base + 1
+    for view in ("How it works", "For you"):  # reruns in the other tab's own session
+        other.get_by_text(view, exact=True).click()
+        settle(other)
+    assert rated_count(other) == base  # the other tab's viewer did not get this rating
+    assert first in card_ids(other)
+    no_errors(other)
+    other.close()
