@@ -131,6 +131,7 @@ def test_added_video_is_searchable_and_recommended(app):
     app.text_input(key="search_text").input("droids and lightsabers against an empire").run()
     assert any("Robot Star Rebellion" in m.value for m in app.markdown)
     app.segmented_control(key="view").set_value("For you").run()
+    app.slider(key="alpha").set_value(0.5).run()  # a video nobody rated leans on its content
     app.slider(key="k").set_value(30).run()
     assert added.video_id in card_ids(app)
 

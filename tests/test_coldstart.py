@@ -35,10 +35,9 @@ def checksum(rec):
     ).hexdigest()
 
 
-def test_new_video_borrows_its_neighbours_position(rec):
+def test_new_video_gets_a_position_near_its_content_kin(rec):
     video = new_video(rec, "Robot Planet", "Robots explore a distant planet", ["Sci-Fi"])
-    assert (video.neighbours["title"].map(lambda t: t is not None)).all()
-    assert np.isclose(video.neighbours["weight"].sum(), 1.0)
+    assert len(video.neighbours) == 10 and video.neighbours["similarity"].is_monotonic_decreasing
     scifi_rows = np.flatnonzero(rec.catalog["genres"] == "Sci-Fi")
     centre = rec.mf.item_factors.numpy()[scifi_rows].mean(axis=0)
     assert np.dot(video.factors, centre) > 0
@@ -88,3 +87,19 @@ def test_bad_new_video_input_is_rejected(rec, title, description, genres, match)
 def test_markup_in_a_title_is_kept_as_text(rec):
     video = new_video(rec, "<img src=x onerror=alert(1)>", "**bold** _x_")
     assert video.title == "<img src=x onerror=alert(1)>"
+
+
+def test_content_map_learns_a_planted_linear_relation():
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(300, 12))
+    true = rng.normal(size=(12, 5))
+    factors, bias = emb @ true, emb[:, 0] * 0.5 + 3.0
+    counts = rng.integers(1, 50, size=300)
+    counts[:10] = 0  # unrated films are ignored
+    factors[:10] = 99.0
+    from vidrec.mapping import fit_content_map
+
+    mapped = fit_content_map(emb, factors, bias, counts, reg=0.01)
+    pred_f, pred_b = mapped.predict(emb[10:])
+    assert np.corrcoef(pred_f.ravel(), factors[10:].ravel())[0, 1] > 0.99
+    np.testing.assert_allclose(pred_b, bias[10:], atol=0.05)

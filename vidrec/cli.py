@@ -183,6 +183,10 @@ def cmd_eval(args, config: Config) -> int:
 
     sweep = np.round(np.linspace(0, 1, 11), 2) if args.sweep else ()
     rows = evaluate(config, alphas=sweep, progress=_progress())
+    from vidrec.artifacts import load_artifacts
+    from vidrec.coldeval import evaluate_cold
+
+    rows += evaluate_cold(load_artifacts(config), config)
     print(json.dumps(rows, indent=2) if args.json else markdown_table(rows))
     return 0
 

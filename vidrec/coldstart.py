@@ -16,13 +16,13 @@ import torch
 
 from vidrec.data.schema import GENRES, clean_text, join_genres, video_text, year_from_title
 from vidrec.errors import DataError
+from vidrec.mapping import ContentToCollab, fit_content_map
 from vidrec.mf import BiasedMF
 from vidrec.recommender import HybridRecommender
 
 log = logging.getLogger(__name__)
 MAX_TITLE, MAX_DESCRIPTION = 300, 5_000
-NEIGHBOURS = 20  # content neighbours whose collaborative position a new video borrows
-MAPPING_TEMPERATURE = 0.05  # softmax over neighbour similarity: the closest few dominate
+NEIGHBOURS = 10  # nearest catalog videos shown beside a new one
 ADDED_ID_START = 10_000_000  # ids for viewer-added videos, far above any catalog id here
 
 
@@ -36,9 +36,9 @@ class AddedVideo:
     description: str
     text: str
     embedding: np.ndarray  # (dim,) unit vector
-    factors: np.ndarray  # (d,) item factors borrowed from content neighbours
+    factors: np.ndarray  # (d,) item factors predicted from the embedding
     bias: float
-    neighbours: pd.DataFrame  # video_id, title, similarity, weight
+    neighbours: pd.DataFrame  # video_id, title, similarity
 
 
 def new_video(
@@ -48,10 +48,10 @@ def new_video(
     genres: Sequence[str] = (),
     video_id: int | None = None,
 ) -> AddedVideo:
-    """Embed a new video's text and give it a collaborative position from its neighbours.
+    """Embed a new video's text and predict its collaborative position from that embedding.
 
-    Interim mapping: a similarity-softmax average of the nearest catalog videos' MF factors and
-    biases (a learned content→factor map can replace it without changing callers).
+    The position comes from a ridge map fitted on the rated catalog (vidrec.mapping); the
+    nearest catalog videos by content are kept to show the viewer what it resembles.
     """
     title, description, genre_str = _checked(title, description, genres)
     if rec.encoder is None:
@@ -59,21 +59,21 @@ def new_video(
     text = video_text(title, genre_str, description, "")
     emb = rec.encoder.encode([text])[0]  # (dim,)
     ids, sims = rec.index.search(emb, NEIGHBOURS)
-    rows = rec.rows_of(ids)
-    w = np.exp((sims - sims.max()) / MAPPING_TEMPERATURE)
-    w = w / w.sum()
-    factors = w @ rec.mf.item_factors[torch.as_tensor(rows)].numpy()  # (d,)
-    bias = float(w @ rec.mf.item_bias[torch.as_tensor(rows)].numpy())
-    hood = pd.DataFrame(
-        {
-            "video_id": ids,
-            "title": rec.catalog["title"].to_numpy()[rows],
-            "similarity": sims,
-            "weight": w,
-        }
-    )
+    titles = rec.catalog["title"].to_numpy()[rec.rows_of(ids)]
+    factors, bias = content_map(rec).predict(emb)
+    hood = pd.DataFrame({"video_id": ids, "title": titles, "similarity": sims})
     vid = int(video_id) if video_id is not None else ADDED_ID_START
-    return AddedVideo(vid, title, genre_str, description, text, emb, factors, bias, hood)
+    return AddedVideo(
+        vid, title, genre_str, description, text, emb, factors[0], float(bias[0]), hood
+    )
+
+
+def content_map(rec: HybridRecommender) -> ContentToCollab:
+    """The content→collaborative map for this recommender's catalog (fits in milliseconds)."""
+    counts = np.expm1(rec.popularity).round()
+    return fit_content_map(
+        rec.embeddings, rec.mf.item_factors.numpy(), rec.mf.item_bias.numpy(), counts
+    )
 
 
 def _checked(title, description, genres) -> tuple[str, str, str]:

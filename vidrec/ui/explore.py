@@ -74,8 +74,9 @@ def render_add(base: HybridRecommender, rec: HybridRecommender, session: ViewerS
     """Cold start: a new video is embedded, mapped into the collaborative space, recommendable."""
     st.subheader("Add a video (cold start)")
     st.caption(
-        "Nobody has rated it, so its collaborative position is borrowed from the videos "
-        "whose content the Transformer finds nearest. It exists only in your session."
+        "Nobody has rated it, so its collaborative position is predicted from its text: a ridge "
+        "map learned on the rated films turns its Transformer embedding into MF factors. It "
+        "exists only in your session."
     )
     with st.form("add_video", clear_on_submit=False):
         title = st.text_input("Title", max_chars=300, key="add_title")
@@ -105,18 +106,14 @@ def _added(video, rec: HybridRecommender, session: ViewerSession) -> None:
     with st.container(border=True, key=f"added_{video.video_id}"):
         st.markdown(f"**{md(video.title)}** · {md(video.genres.replace('|', ' · ') or 'no genre')}")
         predicted = rec.predict(session.ratings, [video.video_id])[0]
-        st.caption(
-            f"Predicted for you: {predicted:.1f}★ · nearest videos by content, whose "
-            "collaborative positions it borrows:"
-        )
-        table = video.neighbours.head(8)[["title", "similarity", "weight"]]
+        st.caption(f"Predicted for you: {predicted:.1f}★ · the catalog videos it reads most like:")
         st.dataframe(
-            table,
+            video.neighbours.head(8)[["title", "similarity"]],
             hide_index=True,
             use_container_width=True,
             column_config={
-                "weight": st.column_config.ProgressColumn(
-                    "borrowed weight", min_value=0.0, max_value=1.0, format="%.2f"
+                "similarity": st.column_config.ProgressColumn(
+                    "content similarity", min_value=0.0, max_value=1.0, format="%.2f"
                 )
             },
         )
