@@ -21,6 +21,7 @@ from vidrec.recommender import HybridRecommender
 
 log = logging.getLogger(__name__)
 K = 10
+PROTOCOL = "A: 75/25 by item, seed 42"
 
 
 def stratified_split(ratings: pd.DataFrame, ratio: float = 0.75, seed: int = 42):
@@ -84,7 +85,7 @@ def evaluate(
 
 
 def _row(method: str, top, relevant, fit_seconds: float) -> dict:
-    row = {"method": method, "protocol": "A: 75/25 by item, seed 42", "users": len(relevant)}
+    row = {"method": method, "protocol": PROTOCOL, "users": len(relevant)}
     row.update(ranking_metrics(top, relevant))
     row["fit_seconds"] = round(fit_seconds, 2)
     return row
@@ -146,6 +147,7 @@ def _rating_errors(rec: HybridRecommender, history, test: pd.DataFrame) -> dict:
 def markdown_table(rows: list[dict]) -> str:
     """The rows as a markdown table for the README and the terminal."""
     cols = [
+        "protocol",
         "method",
         "ndcg@10",
         "precision@10",
