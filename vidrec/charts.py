@@ -179,23 +179,27 @@ def attention_heatmap(
     if support is not None:
         support = _checked_matrix(support, att.shape, "support")  # (n, m)
     cols, rows = np.arange(att.shape[1]), np.arange(att.shape[0])
-    fig = go.Figure(
-        go.Heatmap(
-            z=att,
-            x=cols,
-            y=rows,
-            colorscale=SEQUENTIAL,
-            zmin=0.0,
-            colorbar={"title": {"text": "weight"}, "thickness": 12},
-            text=_attention_hover(att, rec_titles, rated_titles, rated_stars, support),
-            hovertemplate="%{text}<extra></extra>",
-        )
-    )
+    hover = _attention_hover(att, rec_titles, rated_titles, rated_stars, support)
+    fig = go.Figure(_weight_heatmap(att, cols, rows, hover))
     fig.update_xaxes(tickvals=cols, ticktext=rated_labels(rated_titles, rated_stars), tickangle=-40)
     fig.update_yaxes(
         tickvals=rows, ticktext=[_text(shorten(t)) for t in rec_titles], autorange="reversed"
     )
     return _style(fig, height=_row_height(len(rec_titles), base=200))
+
+
+def _weight_heatmap(z: np.ndarray, x, y, hover) -> go.Heatmap:
+    """The attention-weight heatmap both explanation charts draw: 0-based colour, text hover."""
+    return go.Heatmap(
+        z=z,
+        x=x,
+        y=y,
+        colorscale=SEQUENTIAL,
+        zmin=0.0,
+        colorbar={"title": {"text": "weight"}, "thickness": 12},
+        text=hover,
+        hovertemplate="%{text}<extra></extra>",
+    )
 
 
 def rated_labels(titles: list[str], stars: list[float]) -> list[str]:
@@ -250,18 +254,7 @@ def token_attention_heatmap(tokens: list[str], matrix: np.ndarray, title: str) -
         [f"{query} → {key}: {matrix[i, j]:.4f}" for j, key in enumerate(labels)]
         for i, query in enumerate(labels)
     ]  # (T, T) strings
-    fig = go.Figure(
-        go.Heatmap(
-            z=matrix,
-            x=positions,
-            y=positions,
-            colorscale=SEQUENTIAL,
-            zmin=0.0,
-            colorbar={"title": {"text": "weight"}, "thickness": 12},
-            text=hover,
-            hovertemplate="%{text}<extra></extra>",
-        )
-    )
+    fig = go.Figure(_weight_heatmap(matrix, positions, positions, hover))
     axis = {"tickvals": positions, "ticktext": labels, "tickfont": {"size": 12}}
     fig.update_xaxes(title_text="key token", tickangle=-60, **axis)
     fig.update_yaxes(title_text="query token", autorange="reversed", **axis)
