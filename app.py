@@ -46,7 +46,8 @@ def main() -> None:
     session = sidebar.viewer(demo)
     controls = sidebar.controls(demo)
     rec = session_recommender(demo, session)
-    profile, recs = foryou.recommendations(rec, session, controls)
+    tags_of = sidebar.tag_lookup(demo, session)
+    profile, recs = foryou.recommendations(rec, session, controls, tags_of)
     header(demo, session, recs)
     view = (
         st.segmented_control(
@@ -55,15 +56,15 @@ def main() -> None:
         or VIEWS[0]
     )
     if view == "For you":
-        foryou.render(rec, session, profile, recs, controls)
+        foryou.render(rec, session, profile, recs, controls, tags_of)
     elif view == "Browse & search":
-        explore.render_browse(rec, session, controls)
+        explore.render_browse(rec, session, controls, tags_of)
     elif view == "Why these?":
         insight.render_why(demo, rec, profile, recs)
     elif view == "Interest map":
         insight.render_map(demo, rec, profile, recs)
     elif view == "Add a video":
-        explore.render_add(demo.rec, rec, session)
+        explore.render_add(demo.rec, rec, session, demo.tagger)
     else:
         insight.render_about(demo, rec, session)
 

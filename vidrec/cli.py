@@ -179,15 +179,23 @@ def cmd_similar(args, config: Config) -> int:
 
 
 def cmd_eval(args, config: Config) -> int:
+    from vidrec.artifacts import load_artifacts, make_encoder
+    from vidrec.coldeval import evaluate_cold
     from vidrec.evaluate import evaluate, markdown_table
+    from vidrec.tageval import evaluate_tagger, f1_table
+    from vidrec.tags import load_vocabulary
 
     sweep = np.round(np.linspace(0, 1, 11), 2) if args.sweep else ()
     rows = evaluate(config, alphas=sweep, progress=_progress())
-    from vidrec.artifacts import load_artifacts
-    from vidrec.coldeval import evaluate_cold
-
-    rows += evaluate_cold(load_artifacts(config), config)
-    print(json.dumps(rows, indent=2) if args.json else markdown_table(rows))
+    arts = load_artifacts(config)
+    rows += evaluate_cold(arts, config)
+    tag_rows = []
+    if (arts.dataset.catalog["description"].str.len() > 0).any():
+        tag_rows = evaluate_tagger(make_encoder(config), arts.dataset.catalog, load_vocabulary())
+    if args.json:
+        print(json.dumps(rows + tag_rows, indent=2))
+    else:
+        print(markdown_table(rows) + ("\n\n" + f1_table(tag_rows) if tag_rows else ""))
     return 0
 
 

@@ -22,6 +22,7 @@ class Config:
 
     home: Path = field(default_factory=_default_home)  # cache root: data, artifacts
     dataset: str = "ml-100k"  # "ml-100k" or a folder (GroupLens layout or videos.csv+ratings.csv)
+    synopses: bool = True  # MovieLens films read with the team-written synopses (assets/)
     model: str = BUNDLED_MODEL  # hub id or local folder of a transformers encoder
     max_tokens: int = 128  # truncation for catalog texts; MiniLM was trained on 128
     embed_batch: int = 64
@@ -89,6 +90,17 @@ def _parse(name: str, raw: str, type_name) -> object:
             return int(raw)
         if kind == "float":
             return float(raw)
+        if kind == "bool":
+            return _parse_bool(raw)
     except ValueError:
         raise ConfigError(f"VIDREC_{name.upper()}={raw!r} is not a valid {kind}") from None
     return raw
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)

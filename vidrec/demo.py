@@ -16,6 +16,9 @@ from vidrec.errors import DataError
 from vidrec.personas import Persona, load_personas, resolve_ratings
 from vidrec.projection import Projection, fit_projection
 from vidrec.recommender import HybridRecommender, Profile
+from vidrec.tags import ZeroShotTagger, load_vocabulary
+
+TAGS_PER_VIDEO = 4
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ class Demo:
     ratings: pd.DataFrame  # the training ratings, for loading a real user
     genre_centroids: dict[str, np.ndarray]  # genre -> (dim,) unit direction from the catalog mean
     catalog_mean: np.ndarray  # (dim,) mean embedding of the catalog
+    tagger: ZeroShotTagger
+    video_tags: dict[int, list[str]]  # video_id -> generated tags, best first
     load_seconds: float
 
     def user_ratings(self, user_id: int) -> dict[int, float]:
@@ -75,6 +80,8 @@ def load_demo(config: Config, progress: Progress | None = None) -> Demo:
     rec = recommender_from(arts, encoder, config)
     personas, persona_ratings = _personas(rec.catalog)
     projection = fit_projection(arts.embeddings)
+    tagger = ZeroShotTagger.from_encoder(encoder, load_vocabulary()).calibrate(arts.embeddings)
+    tags = tagger.tag(arts.embeddings, top=TAGS_PER_VIDEO)
     return Demo(
         rec=rec,
         personas=personas,
@@ -85,6 +92,8 @@ def load_demo(config: Config, progress: Progress | None = None) -> Demo:
         ratings=arts.dataset.ratings,
         genre_centroids=_genre_centroids(rec.catalog, arts.embeddings),
         catalog_mean=arts.embeddings.mean(axis=0),
+        tagger=tagger,
+        video_tags={int(v): [t for t, _ in ts] for v, ts in zip(rec.video_ids, tags)},
         load_seconds=time.perf_counter() - t0,
     )
 

@@ -9,6 +9,7 @@ from vidrec.config import Config
 from vidrec.data.folder import load_folder
 from vidrec.data.movielens import Progress, load_movielens_100k
 from vidrec.data.schema import Dataset, genre_list, video_text
+from vidrec.data.synopses import SYNOPSES_FILE, load_synopses, with_synopses
 from vidrec.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,10 @@ __all__ = [
 def load_dataset(config: Config, progress: Progress | None = None) -> Dataset:
     """The dataset config.dataset names: "ml-100k" (downloaded and cached) or a local folder."""
     if config.dataset == "ml-100k":
-        return load_movielens_100k(config.home, progress)
+        dataset = load_movielens_100k(config.home, progress)
+        if config.synopses and SYNOPSES_FILE.exists():
+            dataset = with_synopses(dataset, load_synopses())
+        return dataset
     folder = Path(config.dataset).expanduser()
     if folder.is_dir():
         if progress is not None:

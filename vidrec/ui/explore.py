@@ -17,7 +17,9 @@ MAX_SEARCH_CHARS = 500
 SHOWN = 24
 
 
-def render_browse(rec: HybridRecommender, session: ViewerSession, controls: Controls) -> None:
+def render_browse(
+    rec: HybridRecommender, session: ViewerSession, controls: Controls, tags_of
+) -> None:
     """Find videos by title or by a plain-language description, and rate them."""
     st.subheader("Browse & search")
     mode = st.radio(
@@ -34,13 +36,13 @@ def render_browse(rec: HybridRecommender, session: ViewerSession, controls: Cont
     )
     with errors_shown():
         found = _find(rec, text, mode)
-        mask = controls.allowed(rec.catalog)
+        mask = controls.allowed(rec.catalog, tags_of)
         if mask is not None:
             keep = set(rec.catalog.loc[mask, "video_id"])
             found = found[found["video_id"].isin(keep)]
         st.caption(_caption(text, mode, len(found)))
         for row in found.head(SHOWN).itertuples(index=False):
-            _result(row, session)
+            _result(row, session, tags_of(row.video_id))
 
 
 def _find(rec: HybridRecommender, text: str, mode: str) -> pd.DataFrame:
@@ -60,17 +62,20 @@ def _caption(text: str, mode: str, n: int) -> str:
     return f"{n} result(s): {how}."
 
 
-def _result(row, session: ViewerSession) -> None:
+def _result(row, session: ViewerSession, tags: list[str]) -> None:
     with st.container(border=True, key=f"found_{row.video_id}"):
         left, right = st.columns([4, 2])
         sim = f" · similarity {row.similarity:.2f}" if hasattr(row, "similarity") else ""
         genres = md(row.genres.replace("|", " · ")) if row.genres else "no genre listed"
-        left.markdown(f"**{md(row.title)}**  \n{genres}{sim}")
+        tag_line = f"  \n🏷️ {md(' · '.join(tags))}" if tags else ""
+        left.markdown(f"**{md(row.title)}**  \n{genres}{sim}{tag_line}")
         with right:
             rate_widget(session, row.video_id, f"browse_{row.video_id}")
 
 
-def render_add(base: HybridRecommender, rec: HybridRecommender, session: ViewerSession) -> None:
+def render_add(
+    base: HybridRecommender, rec: HybridRecommender, session: ViewerSession, tagger
+) -> None:
     """Cold start: a new video is embedded, mapped into the collaborative space, recommendable."""
     st.subheader("Add a video (cold start)")
     st.caption(
@@ -90,7 +95,8 @@ def render_add(base: HybridRecommender, rec: HybridRecommender, session: ViewerS
         submitted = st.form_submit_button("Add to my catalog", type="primary")
     if submitted:
         with errors_shown():
-            video = new_video(base, title, description, genres, next_video_id(base, session.added))
+            vid = next_video_id(base, session.added)
+            video = new_video(base, title, description, genres, vid, tagger=tagger)
             session.add_video(video)
             st.session_state["added_message"] = (
                 f"Added {md(video.title)}: it can now be recommended, searched and rated."
@@ -105,6 +111,8 @@ def render_add(base: HybridRecommender, rec: HybridRecommender, session: ViewerS
 def _added(video, rec: HybridRecommender, session: ViewerSession) -> None:
     with st.container(border=True, key=f"added_{video.video_id}"):
         st.markdown(f"**{md(video.title)}** · {md(video.genres.replace('|', ' · ') or 'no genre')}")
+        if video.tags:
+            st.caption(f"🏷️ Generated tags: {md(' · '.join(video.tags))}")
         predicted = rec.predict(session.ratings, [video.video_id])[0]
         st.caption(f"Predicted for you: {predicted:.1f}★ · the catalog videos it reads most like:")
         st.dataframe(

@@ -16,7 +16,7 @@ from vidrec.ui.sidebar import Controls
 MOVE_COLOURS = {"new": "violet", "↑": "green", "↓": "red", "=": "gray"}
 
 
-def recommendations(rec: HybridRecommender, session: ViewerSession, controls: Controls):
+def recommendations(rec: HybridRecommender, session: ViewerSession, controls: Controls, tags_of):
     """Fold in the viewer and rank: (profile, list); the server time is kept for the header."""
     t0 = time.perf_counter()
     profile = rec.profile(session.ratings)
@@ -25,7 +25,7 @@ def recommendations(rec: HybridRecommender, session: ViewerSession, controls: Co
         k=controls.k,
         alpha=controls.alpha,
         diversity=controls.diversity,
-        allowed=controls.allowed(rec.catalog),
+        allowed=controls.allowed(rec.catalog, tags_of),
     )
     session.last_update_ms = (time.perf_counter() - t0) * 1000
     return profile, recs
@@ -37,6 +37,7 @@ def render(
     profile: Profile,
     recs: pd.DataFrame,
     controls: Controls,
+    tags_of,
 ) -> None:
     """Cards on the left, the viewer's own ratings on the right."""
     signature = (tuple(sorted(session.ratings.items())), controls, len(session.added))
@@ -46,7 +47,7 @@ def render(
         st.subheader(f"Recommended for {md(session.label)}")
         if recs.empty:
             st.info("No videos match these filters. Widen the genres or years in the sidebar.")
-        _cards(recs, moves, session)
+        _cards(recs, moves, session, tags_of)
         if not recs.empty:
             with st.expander("Score breakdown of the whole list", expanded=False):
                 st.plotly_chart(charts.score_breakdown(recs), key="breakdown", theme="streamlit")
@@ -54,21 +55,22 @@ def render(
         _your_ratings(rec, session)
 
 
-def _cards(recs: pd.DataFrame, moves: list[str], session: ViewerSession) -> None:
+def _cards(recs: pd.DataFrame, moves: list[str], session: ViewerSession, tags_of) -> None:
     cols = st.columns(2, gap="medium")
     for i, (row, move) in enumerate(zip(recs.itertuples(index=False), moves)):
         with cols[i % 2].container(border=True, key=f"card_{row.video_id}"):
-            _card(i + 1, row, move, session)
+            _card(i + 1, row, move, session, tags_of(row.video_id))
 
 
-def _card(rank: int, row, move: str, session: ViewerSession) -> None:
+def _card(rank: int, row, move: str, session: ViewerSession, tags: list[str]) -> None:
     badge = ""
     if move:
         colour = MOVE_COLOURS["new"] if move == NEW else MOVE_COLOURS.get(move[0], "gray")
         badge = f" :{colour}-badge[{move.upper() if move == NEW else move}]"
     st.markdown(f"**{rank}. {md(row.title)}**{badge}")
     genres = md(row.genres.replace("|", " · ")) if row.genres else "no genre listed"
-    st.caption(f"{genres}  \npredicted {stars(row.predicted_rating)}")
+    tag_line = f"  \n🏷️ {md(' · '.join(tags))}" if tags else ""
+    st.caption(f"{genres}{tag_line}  \npredicted {stars(row.predicted_rating)}")
     st.html(split_bar(row.content_score, row.collab_score, row.popularity_score))
     st.caption(
         f"content {row.content_score:+.2f} · collaborative {row.collab_score:+.2f} · "

@@ -25,10 +25,11 @@ class Controls:
     diversity: float
     genres: tuple[str, ...]
     years: tuple[int, int] | None
+    tags: tuple[str, ...] = ()
 
-    def allowed(self, catalog: pd.DataFrame) -> np.ndarray | None:
-        """Boolean mask of catalog rows passing the genre and year filters (None: no filter)."""
-        if not self.genres and self.years is None:
+    def allowed(self, catalog: pd.DataFrame, tags_of=None) -> np.ndarray | None:
+        """Boolean mask of catalog rows passing the genre, year and tag filters (None: none)."""
+        if not self.genres and self.years is None and not self.tags:
             return None
         mask = np.ones(len(catalog), dtype=bool)
         if self.genres:
@@ -37,6 +38,9 @@ class Controls:
         if self.years is not None:
             year = catalog["year"].astype("Float64").fillna(-1).to_numpy()
             mask &= (year >= self.years[0]) & (year <= self.years[1])
+        if self.tags and tags_of is not None:
+            wanted = set(self.tags)
+            mask &= np.array([bool(wanted & set(tags_of(v))) for v in catalog["video_id"]])
         return mask
 
 
@@ -146,6 +150,24 @@ def controls(demo: Demo) -> Controls:
     years = demo.rec.catalog["year"].dropna()
     lo, hi = (int(years.min()), int(years.max())) if len(years) else (1900, 2030)
     span = st.sidebar.slider("Release years", lo, hi, (lo, hi), key="years")
-    return Controls(
-        alpha, int(k), diversity, tuple(genres), None if span == (lo, hi) else tuple(span)
+    vocab = sorted({t for ts in demo.video_tags.values() for t in ts})
+    tags = st.sidebar.multiselect(
+        "Only these tags",
+        vocab,
+        key="tags",
+        help="Tags the zero-shot tagger generated from each video's text",
     )
+    return Controls(
+        alpha,
+        int(k),
+        diversity,
+        tuple(genres),
+        None if span == (lo, hi) else tuple(span),
+        tuple(tags),
+    )
+
+
+def tag_lookup(demo: Demo, session: ViewerSession):
+    """video_id -> generated tags, for catalog videos and this session's added ones."""
+    added = {v.video_id: list(v.tags) for v in session.added}
+    return lambda video_id: demo.video_tags.get(int(video_id)) or added.get(int(video_id), [])

@@ -1,0 +1,112 @@
+"""Tag generation: zero-shot tags from the same Transformer embeddings, calibrated per tag.
+
+Each tag has a short descriptive prompt in assets/tags.json. A video's score for a tag is the
+cosine between its embedding and the prompt's, standardised over the catalog (so a tag whose
+prompt happens to sit close to everything does not fire everywhere); a tag is given when its
+standardised score clears one threshold, chosen on labelled genre tags (see tag_genre_f1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vidrec.errors import DataError
+
+TAGS_FILE = Path(__file__).resolve().parent.parent / "assets" / "tags.json"
+GROUPS = ("theme", "mood", "setting", "audience", "genre")
+DEFAULT_Z = 2.0  # standard deviations above the catalog mean; tuned on the calibration half
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One vocabulary entry; ``genre`` names the MovieLens genre it stands for, if any."""
+
+    tag: str
+    group: str
+    prompt: str
+    genre: str | None = None
+
+
+def load_vocabulary(path: Path = TAGS_FILE) -> list[Tag]:
+    """The curated tags, validated (unique names, known groups, non-empty prompts)."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))["tags"]
+        tags = [Tag(t["tag"], t["group"], t["prompt"], t.get("genre")) for t in raw]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"cannot read the tag vocabulary {path}: {exc}") from exc
+    names = [t.tag for t in tags]
+    if len(set(names)) != len(names):
+        raise DataError(f"{path}: tag names must be unique")
+    bad = [t.tag for t in tags if t.group not in GROUPS or not t.prompt.strip()]
+    if bad:
+        raise DataError(f"{path}: bad group or empty prompt for {', '.join(bad[:5])}")
+    return tags
+
+
+class ZeroShotTagger:
+    """Scores videos against every tag prompt; per-tag mean/std come from a reference catalog."""
+
+    def __init__(self, vocabulary: Sequence[Tag], tag_embeddings: np.ndarray, z: float = DEFAULT_Z):
+        self.vocabulary = list(vocabulary)
+        self.tag_embeddings = tag_embeddings  # (n_tags, dim) unit rows
+        self.z = z
+        self.mean = np.zeros(len(vocabulary), np.float32)
+        self.std = np.ones(len(vocabulary), np.float32)
+
+    @classmethod
+    def from_encoder(cls, encoder, vocabulary: Sequence[Tag], z: float = DEFAULT_Z):
+        """Embed each tag's prompt with the catalog's encoder."""
+        return cls(vocabulary, encoder.encode([t.prompt for t in vocabulary]), z)
+
+    def calibrate(self, embeddings: np.ndarray) -> ZeroShotTagger:
+        """Per-tag mean and spread of cosine scores over a catalog: the tag's own baseline."""
+        raw = embeddings @ self.tag_embeddings.T  # (n, n_tags)
+        self.mean, self.std = raw.mean(axis=0), np.maximum(raw.std(axis=0), 1e-6)
+        return self
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, n_tags) standardised scores: how unusually close each video is to each tag."""
+        return (np.atleast_2d(embeddings) @ self.tag_embeddings.T - self.mean) / self.std
+
+    def tag(self, embeddings: np.ndarray, top: int = 5, exclude_genres: bool = True):
+        """Per video, up to ``top`` (tag, score) pairs that clear the threshold, best first.
+
+        Genre tags are left out by default: the catalog already lists genres.
+        """
+        z = self.scores(embeddings)
+        usable = np.array([not (exclude_genres and t.genre) for t in self.vocabulary])
+        out = []
+        for row in z:
+            order = [i for i in np.argsort(-row) if usable[i] and row[i] >= self.z][:top]
+            out.append([(self.vocabulary[i].tag, float(row[i])) for i in order])
+        return out
+
+    def genre_predictions(self, embeddings: np.ndarray, z: float | None = None) -> list[set[str]]:
+        """MovieLens genres predicted through the genre tags (for measuring the tagger)."""
+        scores = self.scores(embeddings)
+        cut = self.z if z is None else z
+        genre_cols = [(i, t.genre) for i, t in enumerate(self.vocabulary) if t.genre]
+        return [{g for i, g in genre_cols if row[i] >= cut} for row in scores]
+
+
+def f1_scores(predicted: Sequence[set[str]], truth: Sequence[set[str]], labels: Sequence[str]):
+    """Micro and macro F1 of multi-label predictions."""
+    tp = {g: 0 for g in labels}
+    fp, fn = dict(tp), dict(tp)
+    for pred, true in zip(predicted, truth):
+        for g in labels:
+            tp[g] += g in pred and g in true
+            fp[g] += g in pred and g not in true
+            fn[g] += g not in pred and g in true
+    micro = _f1(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    macro = float(np.mean([_f1(tp[g], fp[g], fn[g]) for g in labels]))
+    return {"micro_f1": micro, "macro_f1": macro}
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
