@@ -193,6 +193,16 @@ def test_token_strip_writes_every_token_in_its_cell():
     assert_serialisable(fig)
 
 
+def test_token_strip_wraps_long_texts_in_reading_order():
+    tokens = [f"t{i}" for i in range(30)]
+    fig = charts.token_strip(tokens, np.full(30, 1 / 30))
+    heat = fig.data[0]
+    assert np.asarray(heat.z).shape == (3, charts.TOKENS_PER_ROW)
+    flat = [t for row in heat.text for t in row if t]
+    assert flat == tokens
+    assert np.isnan(np.asarray(heat.z, dtype=float)[-1, -1])  # padding is blank, not zero
+
+
 def test_token_strip_escapes_markup_and_checks_lengths():
     fig = charts.token_strip(["<b>", "x"], np.array([0.5, 0.5]))
     assert list(fig.data[0].text[0]) == ["&lt;b&gt;", "x"]

@@ -262,31 +262,40 @@ def token_attention_heatmap(tokens: list[str], matrix: np.ndarray, title: str) -
     return _style(fig, height=side, title={"text": _text(title), "x": 0.0})
 
 
+TOKENS_PER_ROW = 12  # a synopsis runs to ~90 tokens: wrap them so each stays readable
+
+
 def token_strip(tokens: list[str], weights: np.ndarray) -> go.Figure:
-    """One row of cells, one per token, shaded by its share of the pooled embedding."""
+    """Cells in reading order, one per token, shaded by its share of the pooled embedding."""
     count = len(tokens)
     if count == 0:
         raise DataError("token_strip needs at least one token")
     weights = _checked_matrix(weights, (count,), "weights")  # (T,)
-    labels = [_text(t) for t in tokens]
+    width = min(count, TOKENS_PER_ROW)
+    rows = -(-count // width)
+    pad = rows * width - count
+    z = np.concatenate([weights, np.full(pad, np.nan)]).reshape(rows, width)  # (rows, width)
+    labels = np.array([_text(t) for t in tokens] + [""] * pad, dtype=object).reshape(rows, width)
+    shares = np.array([f"{w:.4f}" for w in weights] + [""] * pad, dtype=object)
     fig = go.Figure(
         go.Heatmap(
-            z=weights[None, :],  # (1, T)
-            x=np.arange(count),
-            y=[0],
+            z=z,
+            x=np.arange(width),
+            y=np.arange(rows),
             colorscale=SEQUENTIAL,
             zmin=0.0,
             showscale=False,
-            text=[labels],
+            text=labels.tolist(),
             texttemplate="%{text}",
-            customdata=[[f"{w:.4f}" for w in weights]],
+            customdata=shares.reshape(rows, width).tolist(),
             hovertemplate="%{text}: %{customdata}<extra></extra>",
             xgap=2,
+            ygap=2,
         )
     )
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _style(fig, height=140, margin={"l": 4, "r": 4, "t": 4, "b": 4})
+    fig.update_yaxes(visible=False, autorange="reversed")
+    return _style(fig, height=40 + 36 * rows, margin={"l": 4, "r": 4, "t": 4, "b": 4})
 
 
 # ----- 5. interest map ---------------------------------------------------------------------------
