@@ -279,7 +279,7 @@ def test_load_dataset_dispatch(tmp_path, monkeypatch):
         load_dataset(Config(home=tmp_path, dataset="ml-1m"))
     calls = []
     monkeypatch.setattr(data, "load_movielens_100k", lambda home, progress: calls.append(home))
-    load_dataset(Config(home=tmp_path))
+    load_dataset(Config(home=tmp_path, synopses=False))
     assert calls == [tmp_path]
 
 
@@ -519,6 +519,8 @@ def test_ml100k_second_load_comes_from_the_cache(ml100k_home_tmp, monkeypatch):
     monkeypatch.setattr(movielens, "acquire", no_download)
     monkeypatch.setattr(movielens.subprocess, "run", no_download)
     started = time.perf_counter()
-    again = load_dataset(Config(home=home))
+    again = load_dataset(Config(home=home, synopses=False))
     assert again.fingerprint() == dataset.fingerprint()
     assert time.perf_counter() - started < first_seconds
+    enriched = load_dataset(Config(home=home)).catalog.set_index("title")["text"]
+    assert "Keywords:" in enriched["Toy Story (1995)"]  # the default reads the synopses
