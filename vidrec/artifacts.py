@@ -129,8 +129,7 @@ def load_recommender(
 def recommender_from(arts: Artifacts, encoder: ContentEncoder | None, config: Config):
     """Wire built artifacts into a HybridRecommender."""
     catalog = arts.dataset.catalog
-    rows = np.searchsorted(catalog["video_id"].to_numpy(), arts.dataset.ratings["video_id"])
-    counts = np.bincount(rows, minlength=len(catalog))
+    counts = rating_counts(catalog, arts.dataset.ratings)
     return HybridRecommender(catalog, arts.embeddings, arts.index, arts.mf, encoder, counts, config)
 
 
@@ -170,6 +169,12 @@ def _build(dataset, config, encoder, folder: Path, key: str, say: Progress) -> A
         shutil.rmtree(tmp, ignore_errors=True)
     say("Ready", 1, 1)
     return Artifacts(dataset, emb, index, mf, folder, key, timings)
+
+
+def rating_counts(catalog, ratings) -> np.ndarray:
+    """How many ratings each catalog row has (catalog sorted by video_id)."""
+    rows = np.searchsorted(catalog["video_id"].to_numpy(), ratings["video_id"])
+    return np.bincount(rows, minlength=len(catalog))
 
 
 def train_mf(dataset: Dataset, config: Config, progress=None) -> BiasedMF:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from vidrec.artifacts import Artifacts, train_mf
+from vidrec.artifacts import Artifacts, rating_counts, train_mf
 from vidrec.config import Config
 from vidrec.data import Dataset
 from vidrec.evaluate import K, ranking_metrics
@@ -40,9 +40,7 @@ def evaluate_cold(
     t = time.perf_counter()
     mf = train_mf(Dataset(dataset.name, dataset.catalog, warm, dataset.users), config)
     catalog = dataset.catalog
-    counts = np.bincount(
-        np.searchsorted(catalog["video_id"], warm["video_id"]), minlength=len(catalog)
-    )
+    counts = rating_counts(catalog, warm)
     cold_rows = np.searchsorted(catalog["video_id"], cold)
     content_map = fit_content_map(
         arts.embeddings, mf.item_factors.numpy(), mf.item_bias.numpy(), counts, reg=map_reg
@@ -86,7 +84,6 @@ def _score_users(rec, warm, ratings, cold, cold_rows, seed):
         prof = rec.profile(history.get(user, {}))
         relevant[user] = set(group["video_id"])
         scores["random"][user] = rng.random(len(cold))
-        content = rec.attention(prof, cold, rows=cold_rows) @ prof.weights if prof.n else None
-        scores["content"][user] = content if content is not None else np.zeros(len(cold))
+        scores["content"][user] = rec.content_scores(prof, cold_rows)
         scores["mapped MF"][user] = rec.mf.preference_scores(prof.collab, cold_rows)
     return relevant, scores

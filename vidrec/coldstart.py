@@ -73,9 +73,8 @@ def new_video(
 
 def content_map(rec: HybridRecommender) -> ContentToCollab:
     """The content→collaborative map for this recommender's catalog (fits in milliseconds)."""
-    counts = np.expm1(rec.popularity).round()
     return fit_content_map(
-        rec.embeddings, rec.mf.item_factors.numpy(), rec.mf.item_bias.numpy(), counts
+        rec.embeddings, rec.mf.item_factors.numpy(), rec.mf.item_bias.numpy(), rec.rating_counts
     )
 
 
@@ -121,7 +120,7 @@ def with_videos(rec: HybridRecommender, added: Sequence[AddedVideo]) -> HybridRe
     catalog = pd.concat([rec.catalog, extra], ignore_index=True)
     emb = np.vstack([rec.embeddings] + [v.embedding[None, :] for v in added]).astype(np.float32)
     mf = _mf_with(rec.mf, added)
-    counts = np.concatenate([np.expm1(rec.popularity), np.zeros(len(added))])
+    counts = np.concatenate([rec.rating_counts, np.zeros(len(added), dtype=int)])
     index = OverlayIndex(rec.index, extra["video_id"].to_numpy(np.int64), emb[len(rec.catalog) :])
     return HybridRecommender(catalog, emb, index, mf, rec.encoder, counts, rec.config)
 

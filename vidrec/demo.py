@@ -82,6 +82,7 @@ def load_demo(config: Config, progress: Progress | None = None) -> Demo:
     projection = fit_projection(arts.embeddings)
     tagger = ZeroShotTagger.from_encoder(encoder, load_vocabulary()).calibrate(arts.embeddings)
     tags = tagger.tag(arts.embeddings, top=TAGS_PER_VIDEO)
+    mean = arts.embeddings.mean(axis=0)  # (dim,)
     return Demo(
         rec=rec,
         personas=personas,
@@ -90,8 +91,8 @@ def load_demo(config: Config, progress: Progress | None = None) -> Demo:
         coords=projection.transform(arts.embeddings),
         users=arts.dataset.users,
         ratings=arts.dataset.ratings,
-        genre_centroids=_genre_centroids(rec.catalog, arts.embeddings),
-        catalog_mean=arts.embeddings.mean(axis=0),
+        genre_centroids=_genre_centroids(rec.catalog, arts.embeddings, mean),
+        catalog_mean=mean,
         tagger=tagger,
         video_tags={int(v): [t for t, _ in ts] for v, ts in zip(rec.video_ids, tags)},
         load_seconds=time.perf_counter() - t0,
@@ -111,9 +112,9 @@ def _personas(catalog: pd.DataFrame):
     return kept, ratings
 
 
-def _genre_centroids(catalog: pd.DataFrame, embeddings: np.ndarray) -> dict[str, np.ndarray]:
+def _genre_centroids(catalog: pd.DataFrame, embeddings: np.ndarray, mean: np.ndarray):
+    """Per genre, the unit direction from the catalog mean to the genre's mean embedding."""
     out = {}
-    mean = embeddings.mean(axis=0)
     lists = catalog["genres"].map(genre_list)
     for genre in sorted({g for gs in lists for g in gs}):
         mask = lists.map(lambda gs, g=genre: g in gs).to_numpy()

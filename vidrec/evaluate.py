@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from vidrec.artifacts import load_artifacts, train_mf
+from vidrec.artifacts import load_artifacts, rating_counts, train_mf
 from vidrec.config import Config
 from vidrec.data import Dataset
 from vidrec.recommender import HybridRecommender
@@ -64,9 +64,7 @@ def evaluate(
     mf = train_mf(split, config, lambda e, n, h: say("Training on the 75% split", e, n))
     fit_seconds = time.perf_counter() - t
     catalog = arts.dataset.catalog
-    counts = np.bincount(
-        np.searchsorted(catalog["video_id"], train["video_id"]), minlength=len(catalog)
-    )
+    counts = rating_counts(catalog, train)
     rec = HybridRecommender(catalog, arts.embeddings, arts.index, mf, None, counts, config)
     relevant = {u: set(g) for u, g in test.groupby("user_id")["video_id"]}
     history = {u: dict(zip(g["video_id"], g["rating"])) for u, g in train.groupby("user_id")}

@@ -70,7 +70,8 @@ class HybridRecommender:
         self.config = config
         self.video_ids = self.catalog["video_id"].to_numpy(np.int64)
         self._row = {int(v): r for r, v in enumerate(self.video_ids)}
-        self.popularity = np.log1p(rating_counts).astype(np.float32)  # (n_items,)
+        self.rating_counts = np.asarray(rating_counts)  # (n_items,)
+        self.popularity = np.log1p(self.rating_counts).astype(np.float32)  # (n_items,)
         self._popular_rows = np.argsort(-self.popularity, kind="stable")
 
     # ---- viewers ---------------------------------------------------------------------------
@@ -173,9 +174,7 @@ class HybridRecommender:
         by embedding similarity and sums their signed weights (loved +, hated −). Unlike the
         cosine to one mean vector it serves viewers with several distinct tastes.
         """
-        content = np.zeros(len(rows), np.float32)
-        if prof.n:
-            content = self.attention(prof, self.video_ids[rows], rows=rows) @ prof.weights
+        content = self.content_scores(prof, rows)
         collab = self.mf.preference_scores(prof.collab, rows)
         beta = self.popularity_weight(prof.n)
         return np.stack(
@@ -224,14 +223,21 @@ class HybridRecommender:
         return pd.concat([out, because], axis=1)
 
     # ---- explanations ----------------------------------------------------------------------
-    def attention(self, viewer: Mapping | Profile, video_ids, rows=None) -> np.ndarray:
+    def content_scores(self, prof: Profile, rows: np.ndarray) -> np.ndarray:
+        """Content score of catalog rows: target attention times signed rating weights."""
+        if prof.n == 0:
+            return np.zeros(len(rows), np.float32)
+        return self._attention_rows(prof, rows) @ prof.weights
+
+    def attention(self, viewer: Mapping | Profile, video_ids) -> np.ndarray:
         """(n_videos, n_rated) target attention: softmax over rated videos of similarity / τ.
 
         Row i says which of the viewer's rated videos video i "looks at"; multiplied by the
         signed rating weights it gives how much each past rating supports the recommendation.
         """
-        prof = self._as_profile(viewer)
-        rows = self.rows_of(video_ids) if rows is None else rows
+        return self._attention_rows(self._as_profile(viewer), self.rows_of(video_ids))
+
+    def _attention_rows(self, prof: Profile, rows: np.ndarray) -> np.ndarray:
         if prof.n == 0:
             return np.zeros((len(rows), 0), np.float32)
         logits = self.embeddings[rows] @ self.embeddings[prof.rows].T / self.config.temperature
@@ -249,7 +255,7 @@ class HybridRecommender:
             ["Popular with viewers"] * n,
         )
         if prof.n:
-            support = self.attention(prof, self.video_ids[rows]) * prof.weights  # (n, n_rated)
+            support = self._attention_rows(prof, rows) * prof.weights  # (n, n_rated)
             best = support.argmax(axis=1)
             for i, j in enumerate(best):
                 if support[i, j] <= 0:
