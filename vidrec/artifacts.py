@@ -24,12 +24,13 @@ from vidrec.content import ContentEncoder, resolve_model
 from vidrec.data import Dataset, load_dataset
 from vidrec.errors import DataError
 from vidrec.index import VideoIndex
+from vidrec.itemitem import ITEM_ITEM_MAX, ItemItem
 from vidrec.mf import BiasedMF, MFParams
 from vidrec.recommender import HybridRecommender
 
 log = logging.getLogger(__name__)
-ARTIFACT_VERSION = 1  # bump when the format or the maths of a stage changes
-FILES = ("embeddings.npy", "index.faiss", "mf.safetensors")
+ARTIFACT_VERSION = 2  # bump when the format or the maths of a stage changes
+FILES = ("embeddings.npy", "index.faiss", "mf.safetensors", "itemitem.safetensors")
 
 # progress(stage, done, total): stage names are shown to the user as they are
 Progress = Callable[[str, int, int], None]
@@ -43,6 +44,7 @@ class Artifacts:
     embeddings: np.ndarray  # (n_items, dim), rows aligned with dataset.catalog
     index: VideoIndex
     mf: BiasedMF
+    item_item: ItemItem  # empty (0×0) above ITEM_ITEM_MAX videos: MF ranks alone there
     folder: Path
     key: str
     timings: dict[str, float] = field(default_factory=dict)
@@ -130,7 +132,16 @@ def recommender_from(arts: Artifacts, encoder: ContentEncoder | None, config: Co
     """Wire built artifacts into a HybridRecommender."""
     catalog = arts.dataset.catalog
     counts = rating_counts(catalog, arts.dataset.ratings)
-    return HybridRecommender(catalog, arts.embeddings, arts.index, arts.mf, encoder, counts, config)
+    return HybridRecommender(
+        catalog,
+        arts.embeddings,
+        arts.index,
+        arts.mf,
+        encoder,
+        counts,
+        config,
+        item_item=arts.item_item,
+    )
 
 
 def _build(dataset, config, encoder, folder: Path, key: str, say: Progress) -> Artifacts:
@@ -160,6 +171,9 @@ def _build(dataset, config, encoder, folder: Path, key: str, say: Progress) -> A
         t = time.perf_counter()
         mf = train_mf(dataset, config, lambda e, n, h: say("Training interest model", e, n))
         mf.save(tmp / "mf.safetensors")
+        say("Solving item-to-item weights", 0, 1)
+        item_item = train_item_item(dataset, config)
+        item_item.save(tmp / "itemitem.safetensors")
         timings["train_seconds"] = time.perf_counter() - t
 
         _write_manifest(tmp, key, timings, dataset, index.kind)
@@ -168,13 +182,23 @@ def _build(dataset, config, encoder, folder: Path, key: str, say: Progress) -> A
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     say("Ready", 1, 1)
-    return Artifacts(dataset, emb, index, mf, folder, key, timings)
+    return Artifacts(dataset, emb, index, mf, item_item, folder, key, timings)
 
 
 def rating_counts(catalog, ratings) -> np.ndarray:
     """How many ratings each catalog row has (catalog sorted by video_id)."""
     rows = np.searchsorted(catalog["video_id"].to_numpy(), ratings["video_id"])
     return np.bincount(rows, minlength=len(catalog))
+
+
+def train_item_item(dataset: Dataset, config: Config) -> ItemItem:
+    """The item-to-item model on a dataset's ratings; empty for catalogs too big for it."""
+    if len(dataset.catalog) > ITEM_ITEM_MAX:
+        return ItemItem(np.zeros((0, 0), np.float32), 0.0)
+    ratings = dataset.ratings
+    items = np.searchsorted(dataset.catalog["video_id"].to_numpy(), ratings["video_id"])
+    users = np.unique(ratings["user_id"].to_numpy(), return_inverse=True)[1]
+    return ItemItem.fit(users, items, len(dataset.catalog), seed=config.seed)
 
 
 def train_mf(dataset: Dataset, config: Config, progress=None) -> BiasedMF:
@@ -227,12 +251,17 @@ def _read(folder: Path, dataset: Dataset, key: str) -> Artifacts:
         emb = np.load(folder / "embeddings.npy", allow_pickle=False)
         index = VideoIndex.load(folder / "index.faiss")
         mf = BiasedMF.load(folder / "mf.safetensors")
+        item_item = ItemItem.load(folder / "itemitem.safetensors")
         timings = json.loads((folder / "manifest.json").read_text()).get("timings", {})
     except (OSError, ValueError) as exc:
         raise DataError(f"cache {folder} could not be read ({exc}); run with --force") from exc
     if len(emb) != len(dataset.catalog) or mf.n_items != len(dataset.catalog):
         raise DataError(f"cache {folder} does not match the catalog; run with --force")
-    return Artifacts(dataset, emb, index, mf, folder, key, dict(timings), loaded_from_cache=True)
+    if item_item.weights.shape[0] not in (0, len(dataset.catalog)):
+        raise DataError(f"cache {folder} item-item weights do not match the catalog; run --force")
+    return Artifacts(
+        dataset, emb, index, mf, item_item, folder, key, dict(timings), loaded_from_cache=True
+    )
 
 
 def _sha256(path: Path) -> str:

@@ -122,7 +122,9 @@ def with_videos(rec: HybridRecommender, added: Sequence[AddedVideo]) -> HybridRe
     mf = _mf_with(rec.mf, added)
     counts = np.concatenate([rec.rating_counts, np.zeros(len(added), dtype=int)])
     index = OverlayIndex(rec.index, extra["video_id"].to_numpy(np.int64), emb[len(rec.catalog) :])
-    return HybridRecommender(catalog, emb, index, mf, rec.encoder, counts, rec.config)
+    return HybridRecommender(
+        catalog, emb, index, mf, rec.encoder, counts, rec.config, item_item=rec.item_item
+    )
 
 
 def _mf_with(mf: BiasedMF, added: Sequence[AddedVideo]) -> BiasedMF:

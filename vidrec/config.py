@@ -38,6 +38,7 @@ class Config:
     mf_rating_weight: float = 0.1  # how much star residuals shape the shared item factors
     mf_epochs: int = 30  # upper bound; early stopping on the validation split usually ends sooner
     mf_patience: int = 3
+    item_item_weight: float = 0.4  # share of the collaborative score from item-item (rest MF)
     alpha: float = 0.1  # default blend (1 = content only): best nDCG@10 of the α sweep, see README
     popularity_weight: float = 0.5  # prior for a viewer with no ratings; fades as they rate
     popularity_fade: float = 5.0  # ratings after which the prior is gone
@@ -50,8 +51,9 @@ class Config:
 
     def __post_init__(self):
         object.__setattr__(self, "home", Path(self.home).expanduser())  # CLI passes a str
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ConfigError(f"alpha must be between 0 and 1, got {self.alpha}")
+        for name in ("alpha", "item_item_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         for name in ("factors", "embed_batch", "max_tokens", "exact_index_max", "mf_epochs"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
@@ -73,6 +75,7 @@ class Config:
         skip = {
             "home",
             "alpha",
+            "item_item_weight",
             "popularity_weight",
             "popularity_fade",
             "temperature",
