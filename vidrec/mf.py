@@ -69,6 +69,19 @@ class BiasedMF:
         self.user_factors = torch.zeros(0, self.params.factors, dtype=DTYPE)  # trained users
         self.history: list[dict] = []
         self._gram = torch.zeros(self.params.factors, self.params.factors, dtype=DTYPE)
+        self._float_cache: tuple[torch.Tensor, int, np.ndarray] | None = None
+
+    @classmethod
+    def from_item_side(
+        cls, params: MFParams, factors: torch.Tensor, bias: torch.Tensor, global_mean: float
+    ) -> BiasedMF:
+        """A model from given item factors and biases, for catalogs built without training."""
+        model = cls(params)
+        model.item_factors = factors.to(DTYPE)  # (n_items, d)
+        model.item_bias = bias.to(DTYPE)  # (n_items,)
+        model.global_mean = float(global_mean)
+        model._refresh_gram()
+        return model
 
     @property
     def n_items(self) -> int:
@@ -213,8 +226,20 @@ class BiasedMF:
 
     def preference_scores(self, user: UserVector, rows: np.ndarray | None = None) -> np.ndarray:
         """How likely the viewer is to pick each item (ranking head), for all or some rows."""
-        V = self.item_factors if rows is None else self.item_factors[torch.as_tensor(rows)]
-        return (V.float().numpy() @ user.preference).astype(np.float32)
+        V = self.float_factors() if rows is None else self.float_factors()[np.asarray(rows)]
+        return (V @ user.preference).astype(np.float32)
+
+    def float_factors(self) -> np.ndarray:
+        """Item factors as float32 numpy, cached: converting 1M rows per call costs ~0.5 s.
+
+        Keyed on the tensor and its in-place version counter, so a replaced tensor or rows
+        written in place (the cold-item evaluation maps factors into cold rows) refresh it.
+        """
+        factors, cache = self.item_factors, self._float_cache
+        if cache is None or cache[0] is not factors or cache[1] != factors._version:
+            cache = (factors, factors._version, factors.float().numpy())  # (n_items, d)
+            self._float_cache = cache  # one tuple assignment: safe for concurrent readers
+        return cache[2]
 
     def predict(self, user: UserVector, rows: np.ndarray) -> np.ndarray:
         """Predicted stars (rating head), clipped to the 1–5 scale."""

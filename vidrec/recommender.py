@@ -19,7 +19,8 @@ import pandas as pd
 from vidrec.config import Config
 from vidrec.content import ContentEncoder
 from vidrec.errors import DataError, UnknownVideoError
-from vidrec.index import VideoIndex
+from vidrec.index import MaxInnerProductIndex, VideoIndex
+from vidrec.itemitem import ItemItem
 from vidrec.mf import BiasedMF, UserVector
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ class HybridRecommender:
         encoder: ContentEncoder | None,
         rating_counts: np.ndarray,
         config: Config,
+        collab_index: MaxInnerProductIndex | None = None,
+        item_item: ItemItem | None = None,
     ):
         self.catalog = catalog.reset_index(drop=True)
         self.embeddings = embeddings  # (n_items, dim) unit rows, aligned with catalog rows
@@ -70,9 +73,16 @@ class HybridRecommender:
         self.config = config
         self.video_ids = self.catalog["video_id"].to_numpy(np.int64)
         self._row = {int(v): r for r, v in enumerate(self.video_ids)}
+        self._id_order = np.argsort(self.video_ids, kind="stable")  # for vectorised id -> row
         self.rating_counts = np.asarray(rating_counts)  # (n_items,)
         self.popularity = np.log1p(self.rating_counts).astype(np.float32)  # (n_items,)
         self._popular_rows = np.argsort(-self.popularity, kind="stable")
+        if collab_index is not None and len(collab_index) != mf.n_items:
+            raise DataError(f"collab index has {len(collab_index)} rows, MF has {mf.n_items}")
+        self.collab_index = collab_index  # optional: replaces the MF scan on huge catalogs
+        if item_item is not None and item_item.weights.shape[0] > mf.n_items:
+            raise DataError(f"item-item weights cover {item_item.weights.shape[0]} videos")
+        self.item_item = item_item  # optional: sharpens the collaborative score (small catalogs)
 
     # ---- viewers ---------------------------------------------------------------------------
     def check_ratings(self, ratings: Mapping) -> dict[int, float]:
@@ -149,23 +159,31 @@ class HybridRecommender:
         A large catalog unions FAISS neighbours of the interest vector and of each loved video,
         the top collaborative rows and the most popular rows.
         """
-        if allowed is None:
-            allowed = np.ones(len(self.video_ids), dtype=bool)
-        allowed = allowed.copy()
+        allowed = np.ones(len(self.video_ids), dtype=bool) if allowed is None else allowed.copy()
         allowed[prof.rows] = False
         if allowed.sum() <= EXACT_SCORING_MAX:
             return np.flatnonzero(allowed)
         found = [self._popular_rows[: n + prof.n]]
         if prof.collab.n_ratings:
-            collab = self.mf.preference_scores(prof.collab)
-            found.append(np.argpartition(-collab, min(n, len(collab) - 1))[:n])
+            found.append(self._collab_rows(prof.collab, n))
         loved = prof.rows[prof.weights > 0][-20:]  # the most recent loved videos
         queries = [prof.content] if np.any(prof.content) else []
         for query in queries + list(self.embeddings[loved]):
             ids, _ = self.index.search(query, n // 4 + 1)
-            found.append(np.array([self._row[int(i)] for i in ids], dtype=np.int64))
+            found.append(self._rows_of_found(ids))
         rows = np.unique(np.concatenate(found))
         return rows[allowed[rows]]
+
+    def _rows_of_found(self, ids: np.ndarray) -> np.ndarray:
+        """Rows of ids an index returned (all in the catalog): one searchsorted, no dict walk."""
+        return self._id_order[np.searchsorted(self.video_ids, ids, sorter=self._id_order)]
+
+    def _collab_rows(self, user: UserVector, n: int) -> np.ndarray:
+        """The n rows the viewer likeliest picks: from the factor index if given, else a scan."""
+        if self.collab_index is not None:
+            return self.collab_index.search(user.preference, n)
+        collab = self.mf.preference_scores(user)
+        return np.argpartition(-collab, min(n, len(collab) - 1))[:n]
 
     def _score_parts(self, prof: Profile, rows: np.ndarray, alpha: float) -> np.ndarray:
         """(n, 3) contributions of content, collaborative and popularity; rows sum to score.
@@ -175,16 +193,27 @@ class HybridRecommender:
         cosine to one mean vector it serves viewers with several distinct tastes.
         """
         content = self.content_scores(prof, rows)
-        collab = self.mf.preference_scores(prof.collab, rows)
         beta = self.popularity_weight(prof.n)
         return np.stack(
             [
                 alpha * _zscore(content),
-                (1 - alpha) * _zscore(collab),
+                (1 - alpha) * self.collab_scores(prof, rows),
                 beta * _zscore(self.popularity[rows]),
             ],
             axis=1,
         ).astype(np.float32)
+
+    def collab_scores(self, prof: Profile, rows: np.ndarray) -> np.ndarray:
+        """Collaborative score: MF preference, blended with item-item co-watching when built.
+
+        Each is z-scored over the candidates, then mixed by ``item_item_weight``.
+        """
+        mf = _zscore(self.mf.preference_scores(prof.collab, rows))
+        w = self.config.item_item_weight
+        if self.item_item is None or self.item_item.weights.size == 0 or w == 0:
+            return mf
+        pairs = self.item_item.scores(prof.rows, len(self.video_ids))[rows]
+        return (1 - w) * mf + w * _zscore(pairs)
 
     def _rerank(self, rows: np.ndarray, score: np.ndarray, k: int, diversity: float) -> np.ndarray:
         """Maximal marginal relevance: trade score for dissimilarity to what is already picked."""
