@@ -4,11 +4,19 @@ import streamlit as st
 
 from vidrec.coldstart import with_videos
 from vidrec.config import Config
-from vidrec.ui import explore, foryou, insight, sidebar
+from vidrec.ui import evaluation, explore, foryou, insight, sidebar
 from vidrec.ui.common import errors_shown
 from vidrec.ui.loader import get_demo
 
-VIEWS = ["For you", "Browse & search", "Why these?", "Interest map", "Add a video", "How it works"]
+VIEWS = [
+    "For you",
+    "Browse & search",
+    "Why these?",
+    "Interest map",
+    "Add a video",
+    "Evaluation",
+    "How it works",
+]
 
 st.set_page_config(page_title="vidrec · live video recommendation", page_icon="🎬", layout="wide")
 
@@ -41,7 +49,8 @@ def header(demo, session, recs) -> None:
 
 
 def main() -> None:
-    demo = get_demo(Config.from_env())
+    config = Config.from_env()
+    demo = get_demo(config)
     st.sidebar.header("Who is watching?")
     session = sidebar.viewer(demo)
     controls = sidebar.controls(demo)
@@ -65,6 +74,8 @@ def main() -> None:
         insight.render_map(demo, rec, profile, recs)
     elif view == "Add a video":
         explore.render_add(demo.rec, rec, session, demo.tagger)
+    elif view == "Evaluation":
+        evaluation.render_eval(config)
     else:
         insight.render_about(demo, rec, session)
 

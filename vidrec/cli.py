@@ -8,7 +8,6 @@ import logging
 import math
 import sys
 
-import numpy as np
 import pandas as pd
 
 from vidrec.config import Config
@@ -30,6 +29,7 @@ OUTPUT_COLUMNS = [
 def main(argv: list[str] | None = None) -> int:
     """Run one command; user errors print one line and exit 2, never a traceback."""
     args = _parser().parse_args(argv)
+    args.argv = argv
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -75,17 +75,31 @@ def _parser() -> argparse.ArgumentParser:
     _add_k_json(m)
     m.set_defaults(run=cmd_similar)
 
-    e = sub.add_parser("eval", help="top-K and stars metrics on the public protocol")
+    e = sub.add_parser("eval", help="protocols A (top-K), B (stars CV), C (cold items), tags")
     e.add_argument("--sweep", action="store_true", help="also evaluate α from 0 to 1")
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--no-baselines", action="store_true", help="skip implicit and Surprise")
+    e.add_argument("--folds", type=int, default=5, help="protocol B folds (2-10)")
+    _add_out_json(e)
     e.set_defaults(run=cmd_eval)
 
-    n = sub.add_parser("bench", help="latency of the online paths (p50/p95)")
-    n.add_argument("--repeat", type=int, default=200)
+    n = sub.add_parser("bench", help="latency of the online paths (p50/p95), build, scale")
+    n.add_argument("--repeat", type=int, default=200, help="timed calls per operation (1-100000)")
     n.add_argument("--app", action="store_true", help="also time app reruns after a rating")
-    n.add_argument("--json", action="store_true")
+    n.add_argument("--build", action="store_true", help="also time a cold build in a temp home")
+    n.add_argument("--scale", metavar="N,N", help="synthetic catalog sizes, e.g. 100000,1000000")
+    _add_out_json(n)
     n.set_defaults(run=cmd_bench)
+
+    o = sub.add_parser("report", help="regenerate the README's results section from results/")
+    o.add_argument("--readme", default="README.md")
+    o.add_argument("--results", help="results folder (default: the repo's results/)")
+    o.set_defaults(run=cmd_report)
     return p
+
+
+def _add_out_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", help="results folder (default: the repo's results/)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
 
 
 def _add_k_json(p: argparse.ArgumentParser) -> None:
@@ -179,29 +193,23 @@ def cmd_similar(args, config: Config) -> int:
 
 
 def cmd_eval(args, config: Config) -> int:
-    from vidrec.artifacts import load_artifacts, make_encoder
-    from vidrec.coldeval import evaluate_cold
-    from vidrec.evaluate import evaluate, markdown_table
-    from vidrec.tageval import evaluate_tagger, f1_table
-    from vidrec.tags import load_vocabulary
+    from vidrec import report, results
 
-    sweep = np.round(np.linspace(0, 1, 11), 2) if args.sweep else ()
-    rows = evaluate(config, alphas=sweep, progress=_progress())
-    arts = load_artifacts(config)
-    rows += evaluate_cold(arts, config)
-    tag_rows = []
-    if (arts.dataset.catalog["description"].str.len() > 0).any():
-        tag_rows = evaluate_tagger(make_encoder(config), arts.dataset.catalog, load_vocabulary())
-    if args.json:
-        print(json.dumps(rows + tag_rows, indent=2))
-    else:
-        print(markdown_table(rows) + ("\n\n" + f1_table(tag_rows) if tag_rows else ""))
+    _in_range("--folds", args.folds, 2, 10)
+    rows = results.run_eval(
+        config, args.sweep, not args.no_baselines, args.folds, progress=_progress()
+    )
+    doc = _saved("eval", rows, args, config)
+    print(json.dumps(rows, indent=2) if args.json else report.readme_section(doc, None, None))
     return 0
 
 
 def cmd_bench(args, config: Config) -> int:
-    from vidrec.bench import latency_table, run_bench
+    from vidrec import report
+    from vidrec.bench import build_times, run_bench
 
+    _in_range("--repeat", args.repeat, 1, 100_000)
+    sizes = _sizes(args.scale) if args.scale else []
     rows = run_bench(_recommender(config), repeat=args.repeat)
     if args.app:
         from vidrec.ui.rerun_bench import rerun_after_rating
@@ -209,8 +217,63 @@ def cmd_bench(args, config: Config) -> int:
         n_videos = rows[0]["n_videos"]
         for view in ("For you", "Why these?", "Interest map"):
             rows.append({"n_videos": n_videos, **rerun_after_rating(view=view)})
-    print(json.dumps(rows, indent=2) if args.json else latency_table(rows))
+    if args.build:
+        rows += build_times(config)
+    doc = _saved("bench", rows, args, config)
+    out = [report.readme_section(None, doc, None)]
+    if sizes:
+        from vidrec.scalebench import run_scale_bench
+
+        scale = _saved(
+            "scale", run_scale_bench(sizes, args.repeat, _progress(), config), args, config
+        )
+        rows = scale["rows"]
+        out.append(report.readme_section(None, None, scale))
+    print(json.dumps(rows, indent=2) if args.json else "\n\n".join(out))
     return 0
+
+
+def cmd_report(args, config: Config) -> int:
+    from pathlib import Path
+
+    from vidrec import report, results
+
+    readme = Path(args.readme)
+    if not readme.is_file():
+        raise VidrecError(f"no README at {readme}")
+    folder = Path(args.results) if args.results else results.RESULTS
+    docs = [results.load(kind, folder) for kind in ("eval", "bench", "scale")]
+    changed = results.update_readme(readme, report.readme_section(*docs))
+    print(f"{readme}: {'updated' if changed else 'already up to date'}")
+    return 0
+
+
+def _saved(kind: str, rows: list[dict], args, config: Config) -> dict:
+    """Save rows under --out (or results/) with the command that made them; the saved doc."""
+    from pathlib import Path
+
+    from vidrec import results
+
+    folder = Path(args.out) if args.out else results.RESULTS
+    command = "python -m vidrec " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+    path = results.save(kind, rows, command, config, folder)
+    log.info("saved %s", path)
+    return results.load(kind, folder)
+
+
+def _in_range(flag: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise VidrecError(f"{flag} must be from {low} to {high}, got {value}")
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",")]
+    except ValueError:
+        raise VidrecError(f"--scale {text!r}: give sizes like 100000,1000000") from None
+    for n in sizes:
+        _in_range("--scale size", n, 100, 10_000_000)
+    return sizes
 
 
 def _emit(frame: pd.DataFrame, as_json: bool) -> None:

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from vidrec.artifacts import load_artifacts, rating_counts, train_mf
+from vidrec.artifacts import load_artifacts, rating_counts, train_item_item, train_mf
+from vidrec.baselines import implicit_top_k
 from vidrec.config import Config
 from vidrec.data import Dataset
 from vidrec.recommender import HybridRecommender
@@ -50,41 +51,79 @@ def ranking_metrics(top: dict[int, list[int]], relevant: dict[int, set[int]], k:
     return {f"{name}@{k}": value / n for name, value in sums.items()}
 
 
+def beyond_accuracy(top: dict[int, list[int]], rec: HybridRecommender) -> dict:
+    """Catalog coverage (share of videos in any list) and intra-list diversity (1 − mean cosine)."""
+    lists = [rec.rows_of(ids) for ids in top.values() if len(ids) > 1]
+    shown = np.unique(np.concatenate(lists)) if lists else np.array([])
+    ild = []
+    for rows in lists:
+        emb = rec.embeddings[rows]  # (k, dim) unit rows
+        sims = emb @ emb.T
+        n = len(rows)
+        ild.append(1.0 - (sims.sum() - np.trace(sims)) / (n * (n - 1)))
+    return {
+        "coverage": len(shown) / len(rec.video_ids),
+        "diversity": float(np.mean(ild)) if ild else float("nan"),
+    }
+
+
 def evaluate(
     config: Config,
     alphas: Iterable[float] = (),
+    baselines: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[dict]:
-    """Rows of metrics for popularity, content-only, MF-only, the hybrid and an α sweep."""
+    """Protocol A rows: popularity, content, MF, the hybrid, an α sweep and implicit's models."""
     say = progress or (lambda s, d, n: None)
     arts = load_artifacts(config, progress=say)
     train, test = stratified_split(arts.dataset.ratings, seed=config.seed)
     split = Dataset(arts.dataset.name, arts.dataset.catalog, train, arts.dataset.users)
     t = time.perf_counter()
     mf = train_mf(split, config, lambda e, n, h: say("Training on the 75% split", e, n))
+    item_item = train_item_item(split, config)
     fit_seconds = time.perf_counter() - t
     catalog = arts.dataset.catalog
     counts = rating_counts(catalog, train)
-    rec = HybridRecommender(catalog, arts.embeddings, arts.index, mf, None, counts, config)
+    recs = {
+        w: HybridRecommender(
+            catalog,
+            arts.embeddings,
+            arts.index,
+            mf,
+            None,
+            counts,
+            config.replace(item_item_weight=w),
+            item_item=item_item,
+        )
+        for w in {0.0, 1.0, config.item_item_weight}
+    }
+    rec = recs[config.item_item_weight]
     relevant = {u: set(g) for u, g in test.groupby("user_id")["video_id"]}
     history = {u: dict(zip(g["video_id"], g["rating"])) for u, g in train.groupby("user_id")}
-    rows = [_row("popularity", _popularity_top(rec, history, relevant), relevant, 0.0)]
+    rows = [_row("popularity", _popularity_top(rec, history, relevant), relevant, 0.0, rec)]
     rows.append(_explicit_mf_row(split, config, rec, history, relevant, test))
-    methods = [("content", 1.0), ("mf", 0.0), ("hybrid", config.alpha)]
-    methods += [(f"hybrid α={a:g}", float(a)) for a in alphas]
-    for name, alpha in methods:
-        top, seconds = _recommend_all(rec, history, relevant, alpha, say, name)
-        row = _row(name, top, relevant, fit_seconds if name != "content" else 0.0)
+    w = config.item_item_weight
+    methods = [("content", 1.0, w), ("mf", 0.0, 0.0), ("item-item", 0.0, 1.0)]
+    methods += [("mf + item-item", 0.0, w), ("hybrid", config.alpha, w)]
+    methods += [(f"hybrid α={a:g}", float(a), w) for a in alphas]
+    for name, alpha, weight in methods:
+        top, seconds = _recommend_all(recs[weight], history, relevant, alpha, say, name)
+        row = _row(name, top, relevant, fit_seconds if name != "content" else 0.0, rec)
         row.update(alpha=alpha, seconds_per_user=seconds / max(len(relevant), 1))
         if name in ("mf", "hybrid"):
             row.update(_rating_errors(rec, history, test))
         rows.append(row)
+    if baselines:
+        say("Fitting implicit's BPR and ALS", 0, 1)
+        for name, (top, seconds) in implicit_top_k(train, relevant, rec.video_ids, K).items():
+            rows.append(_row(name, top, relevant, seconds, rec))
     return rows
 
 
-def _row(method: str, top, relevant, fit_seconds: float) -> dict:
+def _row(method: str, top, relevant, fit_seconds: float, rec: HybridRecommender) -> dict:
     row = {"method": method, "protocol": PROTOCOL, "users": len(relevant)}
     row.update(ranking_metrics(top, relevant))
+    row.update(beyond_accuracy(top, rec))
     row["fit_seconds"] = round(fit_seconds, 2)
     return row
 
@@ -115,7 +154,7 @@ def _explicit_mf_row(split: Dataset, config: Config, rec, history, relevant, tes
         )
         pred[rows] = -np.inf
         top[user] = rec.video_ids[np.argsort(-pred, kind="stable")[:K]].tolist()
-    row = _row("explicit MF (stars only)", top, relevant, fit_seconds)
+    row = _row("explicit MF (stars only)", top, relevant, fit_seconds, rec)
     explicit = HybridRecommender(
         rec.catalog, rec.embeddings, rec.index, mf, None, np.zeros(len(rec.video_ids)), config
     )
@@ -140,29 +179,3 @@ def _rating_errors(rec: HybridRecommender, history, test: pd.DataFrame) -> dict:
         errors.append(pred - group["rating"].to_numpy())
     err = np.concatenate(errors)
     return {"rmse": float(np.sqrt((err**2).mean())), "mae": float(np.abs(err).mean())}
-
-
-def markdown_table(rows: list[dict]) -> str:
-    """The rows as a markdown table for the README and the terminal."""
-    cols = [
-        "protocol",
-        "method",
-        "ndcg@10",
-        "precision@10",
-        "recall@10",
-        "map@10",
-        "rmse",
-        "mae",
-        "fit_seconds",
-    ]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in rows:
-        cells = [_fmt(row.get(c)) for c in cols]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "–"
-    return f"{value:.4f}" if isinstance(value, float) else str(value)

@@ -59,13 +59,3 @@ def _best(predict, truth, calib, labels, grid):
 
 def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 2 and w not in STOPWORDS}
-
-
-def f1_table(rows: list[dict]) -> str:
-    """Tagger rows as a markdown table."""
-    lines = ["| method | films | micro F1 | macro F1 |", "|---|---|---|---|"]
-    for r in rows:
-        lines.append(
-            f"| {r['method']} | {r['films']} | {r['micro_f1']:.3f} | {r['macro_f1']:.3f} |"
-        )
-    return "\n".join(lines)

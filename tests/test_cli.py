@@ -1,0 +1,85 @@
+"""The command line on a tiny catalog: eval, bench, report run and save; bad input is one line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from vidrec import results
+from vidrec.cli import main
+
+
+@pytest.fixture
+def tiny_cli(tiny_config, monkeypatch, tmp_path):
+    """Arguments that point the CLI at the tiny catalog, and a results folder of its own."""
+    monkeypatch.setenv("VIDREC_FACTORS", str(tiny_config.factors))
+    monkeypatch.setenv("VIDREC_MF_EPOCHS", str(tiny_config.mf_epochs))
+    out = tmp_path / "results"
+    return ["--home", str(tiny_config.home), "--dataset", tiny_config.dataset], out
+
+
+def test_eval_saves_every_protocol_with_baselines(tiny_cli, capsys):
+    base, out = tiny_cli
+    assert main([*base, "eval", "--sweep", "--folds", "2", "--out", str(out), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    by = {(r["protocol"][0], r["method"]): r for r in rows}
+    for method in ("popularity", "content", "mf", "hybrid", "implicit BPR (tuned)"):
+        row = by["A", method]
+        assert 0 <= row["ndcg@10"] <= 1 and 0 <= row["coverage"] <= 1
+        assert row["fit_seconds"] >= 0
+    assert ("A", "hybrid α=0.5") in by
+    for method in ("hybrid", "surprise SVD", "surprise SVD++"):
+        assert 0 < by["B", method]["rmse"] < 4
+    saved = results.load("eval", out)
+    assert saved["rows"] == rows and "eval --sweep" in saved["command"]
+
+
+def test_bench_and_report_regenerate_the_readme(tiny_cli, capsys, tmp_path):
+    base, out = tiny_cli
+    assert main([*base, "bench", "--repeat", "3", "--scale", "200", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "fold-in + recommend top-10" in printed and "HNSW" in printed
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{results.START}\nSTALE-TABLE\n{results.END}\n\ntail\n")
+    assert main(["report", "--readme", str(readme), "--results", str(out)]) == 0
+    text = readme.read_text()
+    assert "STALE-TABLE" not in text and "fold-in + recommend top-10" in text and text.endswith("tail\n")
+    assert "already up to date" in _report_again(readme, out, capsys)
+
+
+def _report_again(readme, out, capsys) -> str:
+    main(["report", "--readme", str(readme), "--results", str(out)])
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["eval", "--folds", "1"], "--folds must be from 2 to 10"),
+        (["bench", "--repeat", "0"], "--repeat must be from 1 to 100000"),
+        (["bench", "--scale", "lots"], "give sizes like 100000,1000000"),
+        (["report", "--readme", "/nonexistent/README.md"], "no README at"),
+        (["recommend", "--rate", "Nope (1900)=5"], "Nope (1900)"),
+        (["recommend", "--rate", "Space Robots=11"], "stars must be from 0.5 to 5"),
+    ],
+)
+def test_bad_arguments_print_one_line_and_exit_2(tiny_cli, capsys, args, message):
+    base, _ = tiny_cli
+    assert main([*base, *args]) == 2
+    err = capsys.readouterr().err  # progress bars may come first, on lines ended by \r
+    last = err.strip().splitlines()[-1].strip()
+    assert "Traceback" not in err and last.startswith("error:") and message in last
+
+
+def test_a_bad_environment_setting_is_one_line_not_a_traceback(tmp_path):
+    env = {"VIDREC_ALPHA": "lots", "VIDREC_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "vidrec", "search", "space"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: VIDREC_ALPHA='lots' is not a valid float"

@@ -1,0 +1,125 @@
+"""Results as tables: the same frames feed the README section and the app's Evaluation view."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+TOP_K = {
+    "method": "method",
+    "ndcg@10": "nDCG@10",
+    "precision@10": "P@10",
+    "recall@10": "R@10",
+    "map@10": "MAP@10",
+    "coverage": "coverage",
+    "diversity": "diversity",
+    "rmse": "RMSE",
+    "fit_seconds": "fit s",
+}
+STARS = {"method": "method", "rmse": "RMSE", "mae": "MAE", "fit_seconds": "fit s / fold"}
+COLD = {"method": "method", "ndcg@10": "nDCG@10", "precision@10": "P@10", "recall@10": "R@10"}
+TAGS = {"method": "method", "films": "films", "micro_f1": "micro F1", "macro_f1": "macro F1"}
+LATENCY = {"operation": "operation", "n_videos": "videos", "p50_ms": "p50 ms", "p95_ms": "p95 ms"}
+LATENCY |= {"seconds": "seconds", "peak_rss_mb": "peak RSS MB", "calls": "calls"}
+SCALE = {
+    "n_videos": "videos",
+    "operation": "operation",
+    "build_s": "build s",
+    "memory_mb": "memory MB",
+    "p50_ms": "p50 ms",
+    "p95_ms": "p95 ms",
+    "recall": "recall vs exact",
+    "peak_rss_mb": "peak RSS MB",
+}
+
+
+def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    keep = [c for c in columns if c in frame.columns]
+    return frame[keep].rename(columns=columns).reset_index(drop=True)
+
+
+def eval_tables(doc: dict) -> dict[str, pd.DataFrame]:
+    """Protocol A (without the sweep), B, C and tagging rows as display frames."""
+    rows = doc["rows"]
+    by = {p: [r for r in rows if str(r.get("protocol", "")).startswith(p)] for p in "ABC"}
+    top_k = [r for r in by["A"] if "α=" not in r["method"]]
+    tags = [r for r in rows if "micro_f1" in r]
+    return {
+        "A": _frame(top_k, TOP_K),
+        "B": _frame(by["B"], STARS),
+        "C": _frame(by["C"], COLD),
+        "tags": _frame(tags, TAGS),
+    }
+
+
+def sweep(doc: dict) -> pd.DataFrame:
+    """The α sweep: alpha, nDCG@10, P@10 (empty when eval ran without --sweep)."""
+    rows = [r for r in doc["rows"] if "α=" in r.get("method", "")]
+    frame = pd.DataFrame(rows, columns=["alpha", "ndcg@10", "precision@10"])
+    return frame.sort_values("alpha").reset_index(drop=True)
+
+
+def latency_frame(doc: dict) -> pd.DataFrame:
+    """Library and app latencies."""
+    return _frame(doc["rows"], LATENCY)
+
+
+def scale_frame(doc: dict) -> pd.DataFrame:
+    """Synthetic-catalog scale rows."""
+    return _frame(doc["rows"], SCALE)
+
+
+def markdown(frame: pd.DataFrame, bold: str | None = None) -> str:
+    """A markdown table; the row whose method is ``bold`` is emphasised."""
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    for _, row in frame.iterrows():
+        cells = [_cell(v) for v in row]
+        if bold is not None and row.iloc[0] == bold:
+            cells[0] = f"**{cells[0]}**"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
+    return str(value).replace("|", "\\|")
+
+
+def readme_section(evals: dict | None, bench: dict | None, scale: dict | None) -> str:
+    """The README's generated results: every table, with the command and date it came from."""
+    parts = []
+    if evals:
+        t = eval_tables(evals)
+        parts += [
+            _source(evals),
+            "**Protocol A: top-10** (α = 0 is MF only, 1 is content only)",
+            markdown(t["A"], bold="hybrid"),
+            "**Protocol B: stars, 5-fold cross-validation**",
+            markdown(t["B"], bold="hybrid"),
+            "**Protocol C: cold items**",
+            markdown(t["C"]),
+        ]
+        sw = sweep(evals)
+        if len(sw):
+            points = " · ".join(f"{a:g}: {n:.3f}" for a, n in zip(sw["alpha"], sw["ndcg@10"]))
+            parts.append(f"nDCG@10 by α (0 = collaborative, 1 = content): {points}.")
+        if len(t["tags"]):
+            parts += ["**Tags: genre F1 of the zero-shot tagger**", markdown(t["tags"])]
+    for doc, title, frame in (
+        (bench, "**Latency** (p50/p95 over many calls)", latency_frame),
+        (scale, "**Scale** (synthetic clustered catalogs)", scale_frame),
+    ):
+        if doc:
+            parts += [_source(doc), title, markdown(frame(doc))]
+    return "\n\n".join(parts)
+
+
+def _source(doc: dict) -> str:
+    return f"_`{doc['command']}` · {doc['generated']} · {doc.get('machine', '')}_"

@@ -1,0 +1,90 @@
+"""The Evaluation view: saved quality and speed results, with how and when they were made."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from vidrec import evalcharts, report, results
+from vidrec.config import Config
+from vidrec.errors import DataError
+
+TARGETS = "Issue targets on protocol A: nDCG@10 ≥ 0.50 and P@10 ≥ 0.43; protocol B: RMSE ≤ 0.90."
+
+
+@st.cache_data(show_spinner=False)
+def _docs(stamp: tuple) -> tuple:
+    """Results documents, re-read only when a file changes (stamp = modification times)."""
+    out = []
+    for kind in ("eval", "bench", "scale"):
+        try:
+            out.append((results.load(kind), None))
+        except DataError as exc:
+            out.append((None, str(exc)))
+    return tuple(out)
+
+
+def _stamp() -> tuple:
+    files = (results.RESULTS / f"{k}.json" for k in ("eval", "bench", "scale"))
+    return tuple(f.stat().st_mtime if f.exists() else 0 for f in files)
+
+
+def render_eval(config: Config) -> None:
+    """Results tables and charts as saved by the eval and bench commands."""
+    st.subheader("Evaluation: how good, how fast")
+    (evals, e_err), (bench, b_err), (scale, s_err) = _docs(_stamp())
+    for err in (e_err, b_err, s_err):
+        if err:
+            st.warning(err)
+    tab_q, tab_s = st.tabs(["Quality", "Speed"])
+    with tab_q:
+        _quality(evals, config)
+    with tab_s:
+        _speed(bench, scale)
+
+
+def _quality(doc: dict | None, config: Config) -> None:
+    if doc is None:
+        st.info("No saved evaluation yet. Run `python -m vidrec eval --sweep` to make one.")
+        return
+    _provenance(doc)
+    st.caption(
+        "Protocol A (microsoft/recommenders' MovieLens-100K benchmark): random 75/25 split "
+        "stratified by film, seed 42; every held-out rating is relevant; top-10 after removing "
+        "training films. Protocol B (Surprise's): 5-fold cross-validation of star error. "
+        "Protocol C: 10% of films held out whole (cold items). " + TARGETS
+    )
+    tables = report.eval_tables(doc)
+    st.markdown("**Protocol A: top-10 ranking**")
+    st.dataframe(tables["A"], hide_index=True, width="stretch")
+    if len(report.sweep(doc)):
+        left, right = st.columns(2)
+        left.plotly_chart(evalcharts.alpha_sweep(doc, config.alpha), key="eval_sweep")
+        right.plotly_chart(evalcharts.quality_vs_speed(doc), key="eval_speed")
+    st.markdown("**Protocol B: predicted stars (5-fold CV)**")
+    st.dataframe(tables["B"], hide_index=True, width="stretch")
+    st.markdown("**Protocol C: cold videos nobody has rated**")
+    st.dataframe(tables["C"], hide_index=True, width="stretch")
+    if len(tables["tags"]):
+        st.markdown("**Zero-shot tags: genre F1**")
+        st.dataframe(tables["tags"], hide_index=True, width="stretch")
+
+
+def _speed(bench: dict | None, scale: dict | None) -> None:
+    if bench is None:
+        st.info("No saved latencies yet. Run `python -m vidrec bench --app --build`.")
+    else:
+        _provenance(bench)
+        st.dataframe(report.latency_frame(bench), hide_index=True, width="stretch")
+    if scale is None:
+        st.info("No scale run yet. Run `python -m vidrec bench --scale 100000,1000000`.")
+    else:
+        st.markdown("**Scale: synthetic catalogs clustered around the real embeddings**")
+        _provenance(scale)
+        st.dataframe(report.scale_frame(scale), hide_index=True, width="stretch")
+
+
+def _provenance(doc: dict) -> None:
+    st.caption(
+        f"Generated {doc['generated']} on {doc.get('machine', 'unknown machine')} · "
+        f"regenerate with `{doc['command']}`"
+    )
