@@ -72,10 +72,14 @@ def _load_pretrained(name: str, path: str) -> tuple[AutoTokenizer, torch.nn.Modu
 
 
 def _clean(text: str, max_chars: int | None = None) -> str:
-    """Replace control characters with spaces (they are noise to the tokeniser) and cap length."""
+    """Replace control characters and lone surrogates with spaces, and cap length.
+
+    Controls are noise to the tokeniser; a lone surrogate (pasted half of an emoji) cannot be
+    encoded as UTF-8 at all, so the Rust tokeniser would reject the whole text.
+    """
     if max_chars is not None:
         text = text[:max_chars]
-    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text)
 
 
 @dataclass(frozen=True)

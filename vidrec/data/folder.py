@@ -138,7 +138,7 @@ def _read_csv(file: Path, required: list[str], max_bytes: int, dtype=None) -> pd
     frame = read_table(file, dtype=dtype, max_bytes=max_bytes)
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        found = ", ".join(str(c) for c in frame.columns if c != LINE)
+        found = ", ".join(_clip(c) for c in frame.columns[:20] if c != LINE)
         raise DataError(
             f"{file} is missing the column(s) {', '.join(missing)} (found: {found}). "
             "Rename the header or add the column."
@@ -207,6 +207,12 @@ def _timestamps(raw: pd.Series | None, lines: pd.Series, file: Path) -> pd.Serie
     return values.fillna(0).astype("int64")
 
 
+def _clip(name: object, limit: int = 40) -> str:
+    """A header cell short enough to quote in a message (a pasted row can be 100 KB)."""
+    text = str(name)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _name(path: Path) -> str:
     return path.resolve().name
 
@@ -240,10 +246,14 @@ def read_table(
                 index_col=False,
             )
     except pd.errors.ParserWarning:
-        raise DataError(
-            f"{file}, line {1 if names else 2}: more fields than the header names. Add the "
-            "missing column names to line 1 or remove the extra fields."
-        ) from None
+        fix = (
+            f"{file}, line 1: more than {len(names)} {sep!r}-separated fields. This file has "
+            f"no header, so every line needs exactly {len(names)}; remove the extra fields."
+            if names  # headerless GroupLens files: the field count is fixed
+            else f"{file}, line 2: more fields than the header names. Add the missing column "
+            "names to line 1 or remove the extra fields."
+        )
+        raise DataError(fix) from None
     except (pd.errors.ParserError, csv.Error, ValueError) as err:
         raise DataError(
             f"{file} is malformed: {' '.join(str(err).split())}. Every row needs the same "

@@ -31,7 +31,8 @@ LINE = "_line"  # helper column: the file line a raw row came from, dropped afte
 # Placeholders GroupLens uses for "no genre"; newer files spell one genre differently.
 _NO_GENRE = {"unknown", "(no genres listed)", ""}
 _GENRE_ALIASES = {"Children": "Children's"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters, line separators and lone surrogates (not encodable, so never storable).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _YEAR_IN_TITLE = re.compile(r"\((\d{4})\)")
 _SHOW_AT_MOST = 5  # offending rows quoted in an error message
 
