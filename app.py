@@ -5,7 +5,7 @@ import streamlit as st
 from vidrec.coldstart import with_videos
 from vidrec.config import Config
 from vidrec.ui import evaluation, explore, foryou, insight, sidebar
-from vidrec.ui.common import errors_shown
+from vidrec.ui.common import errors_shown, show_callback_error
 from vidrec.ui.loader import get_demo
 
 VIEWS = [
@@ -58,6 +58,7 @@ def main() -> None:
     tags_of = sidebar.tag_lookup(demo, session)
     profile, recs = foryou.recommendations(rec, session, controls, tags_of)
     header(demo, session, recs)
+    show_callback_error()
     view = (
         st.segmented_control(
             "View", VIEWS, default=VIEWS[0], key="view", label_visibility="collapsed"

@@ -1,16 +1,19 @@
 """One viewer's state in the demo: who they are, what they rated, what they added, what moved.
 
 Plain Python (no Streamlit), so the feedback loop is testable on its own; the app keeps one
-``ViewerSession`` per browser session.
+``ViewerSession`` per browser session. With a ``ViewerStore`` attached, every change is saved
+before it is applied, so a failed save changes nothing and a saved change is never lost.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 
 from vidrec.coldstart import AddedVideo
 from vidrec.errors import DataError
+from vidrec.store import SavedViewer, ViewerStore, valid_stars
 
 NEW, SAME = "new", "="
 
@@ -25,6 +28,8 @@ class ViewerSession:
     seed: dict[int, float] = field(default_factory=dict)  # ratings the viewer started with
     ratings: dict[int, float] = field(default_factory=dict)
     added: list[AddedVideo] = field(default_factory=list)
+    viewer_id: str = ""  # the id in the page URL; "" when not saved
+    store: ViewerStore | None = field(default=None, repr=False, compare=False)
     last_update_ms: float | None = None  # server time of the latest re-rank
     _shown: tuple = ()  # (signature, ids) of the list last shown
     _before: dict[int, int] = field(default_factory=dict)  # ranks in the list before that
@@ -34,25 +39,66 @@ class ViewerSession:
         """A fresh session for a viewer, starting from their seed ratings."""
         return cls(kind=kind, key=str(key), label=label, seed=dict(seed), ratings=dict(seed))
 
+    def saved_as(self, store: ViewerStore, viewer_id: str) -> ViewerSession:
+        """Save this viewer afresh under ``viewer_id``; later changes are saved as they happen."""
+        store.start(viewer_id, self.kind, self.key, self.label, self.seed)
+        store.replace_ratings(viewer_id, self.ratings)
+        self.store, self.viewer_id = store, viewer_id
+        return self
+
+    @classmethod
+    def restore(cls, saved: SavedViewer, store: ViewerStore, viewer_id: str, added=()):
+        """A saved viewer back as it was; ``added`` are its videos re-created from their text."""
+        session = cls(saved.kind, saved.key, saved.label, dict(saved.seed), dict(saved.ratings))
+        session.added = list(added)
+        session.store, session.viewer_id = store, viewer_id
+        return session
+
     def rate(self, video_id: int, stars: float) -> None:
         """Record (or change) a rating of 1–5 stars."""
-        value = float(stars)
-        if not math.isfinite(value) or not 1 <= value <= 5:
-            raise DataError(f"stars must be from 1 to 5, got {stars!r}")
-        self.ratings[int(video_id)] = value
+        vid = _video_id(video_id)
+        try:
+            value = float(stars)
+        except (TypeError, ValueError, OverflowError):
+            value = math.nan
+        if isinstance(stars, bool) or not math.isfinite(value) or not 1 <= value <= 5:
+            raise DataError(f"stars must be from 1 to 5, got {str(stars)[:40]!r}")
+        if self.store is not None:
+            self.store.set_rating(self.viewer_id, vid, value)
+        self.ratings[vid] = value
+
+    def replace(self, ratings: dict[int, float]) -> None:
+        """Swap in a whole set of ratings (an import, half stars allowed): all or nothing."""
+        clean = {_video_id(v): valid_stars(s) for v, s in ratings.items()}
+        bad = [v for v, s in clean.items() if s is None]
+        if bad:
+            raise DataError(f"stars must be from 0.5 to 5 (videos {bad[:5]})")
+        if self.store is not None:
+            self.store.replace_ratings(self.viewer_id, clean)
+        self.ratings = clean
 
     def unrate(self, video_id: int) -> None:
         """Forget a rating (no error if there was none)."""
-        self.ratings.pop(int(video_id), None)
+        vid = _video_id(video_id)
+        if self.store is not None:
+            self.store.remove_rating(self.viewer_id, vid)
+        self.ratings.pop(vid, None)
 
     def reset(self) -> None:
         """Back to the seed ratings, with no added videos."""
+        if self.store is not None:
+            self.store.reset(self.viewer_id)
         self.ratings = dict(self.seed)
         self.added = []
         self._shown, self._before = (), {}
 
     def add_video(self, video: AddedVideo) -> None:
-        """Keep a cold-start video in this session only."""
+        """Keep a cold-start video for this viewer only (saved as the text that re-creates it)."""
+        if self.store is not None:
+            genres = [g for g in video.genres.split("|") if g]
+            self.store.add_video(
+                self.viewer_id, video.video_id, video.title, video.description, genres
+            )
         self.added.append(video)
 
     def moves(self, signature: tuple, ids: list[int]) -> list[str]:
@@ -65,6 +111,17 @@ class ViewerSession:
             self._before = {v: r for r, v in enumerate(self._shown[1])}
         self._shown = (signature, list(ids))
         return [_move(self._before, v, rank) for rank, v in enumerate(ids)]
+
+
+def _video_id(video_id: object) -> int:
+    """A video id as int, or DataError; the same ids the viewer store accepts."""
+    try:
+        value = operator.index(video_id)  # ints and numpy ints; not floats, text or bools
+    except TypeError:
+        value = -1
+    if isinstance(video_id, bool) or not 0 <= value < 2**63:
+        raise DataError(f"a video id must be a non-negative integer, got {str(video_id)[:40]!r}")
+    return value
 
 
 def _move(before: dict[int, int], video_id: int, rank: int) -> str:

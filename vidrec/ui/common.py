@@ -41,6 +41,28 @@ def errors_shown():
         )
 
 
+def safely(fn):
+    """A widget callback that keeps its error for the next run to show, not as a traceback."""
+
+    def call(*args, **kwargs):
+        try:
+            fn(*args, **kwargs)
+        except VidrecError as exc:
+            st.session_state["callback_error"] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the UI must not show a traceback
+            log.exception("unexpected error in a callback")
+            st.session_state["callback_error"] = f"Something went wrong ({type(exc).__name__})."
+
+    return call
+
+
+def show_callback_error() -> None:
+    """The error a callback of the last interaction kept, once."""
+    message = st.session_state.pop("callback_error", None)
+    if message:
+        st.error(message, icon="⚠️")
+
+
 def split_bar(content: float, collab: float, popular: float) -> str:
     """A thin three-colour bar of the score parts' shares (numbers only, so HTML is safe)."""
     parts = [abs(content), abs(collab), abs(popular)]

@@ -10,7 +10,8 @@ import streamlit as st
 from vidrec import charts
 from vidrec.recommender import HybridRecommender, Profile
 from vidrec.session import NEW, ViewerSession
-from vidrec.ui.common import md, split_bar, stars
+from vidrec.ui.common import md, safely, split_bar, stars
+from vidrec.ui.saving import render_transfer
 from vidrec.ui.sidebar import Controls
 
 MOVE_COLOURS = {"new": "violet", "↑": "green", "↓": "red", "=": "gray"}
@@ -53,6 +54,7 @@ def render(
                 st.plotly_chart(charts.score_breakdown(recs), key="breakdown", theme="streamlit")
     with right:
         _your_ratings(rec, session)
+        render_transfer(rec, session)
 
 
 def _cards(recs: pd.DataFrame, moves: list[str], session: ViewerSession, tags_of) -> None:
@@ -89,7 +91,7 @@ def rate_widget(session: ViewerSession, video_id: int, key: str) -> None:
         "stars",
         key=full_key,
         default=default,
-        on_change=_rated,
+        on_change=safely(_rated),
         args=(session, int(video_id), full_key),
     )
 
@@ -109,9 +111,10 @@ def _your_ratings(rec: HybridRecommender, session: ViewerSession) -> None:
         return
     titles = rec.catalog.set_index("video_id")["title"]
     shown = list(session.ratings.items())[::-1][:40]  # newest first; a long history is trimmed
-    for video_id, _value in shown:
+    for video_id, value in shown:
         with st.container(key=f"mine_row_{video_id}"):
-            st.markdown(md(titles.get(video_id, f"video {video_id}")))
+            half = f" · {value:g}★" if value != int(value) else ""  # stars show whole ones only
+            st.markdown(md(titles.get(video_id, f"video {video_id}")) + half)
             stars_col, drop = st.columns([3, 1.2], vertical_alignment="center")
             with stars_col:
                 rate_widget(session, video_id, f"mine_{video_id}")
@@ -120,7 +123,7 @@ def _your_ratings(rec: HybridRecommender, session: ViewerSession) -> None:
                 key=f"unrate_{video_id}",
                 type="tertiary",
                 help="Forget this rating",
-                on_click=session.unrate,
+                on_click=safely(session.unrate),
                 args=(video_id,),
             )
     if len(session.ratings) > len(shown):

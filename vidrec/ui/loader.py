@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import streamlit as st
 
 from vidrec.config import Config
 from vidrec.demo import Demo, load_demo
+from vidrec.store import ViewerStore
+
+STORE_FILE = "viewers.sqlite3"
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,3 +46,9 @@ def _load_with_progress(config: Config) -> Demo:
         demo = load_demo(config, progress)
         box.update(label=f"Ready in {demo.load_seconds:.1f} s", state="complete", expanded=False)
     return demo
+
+
+@st.cache_resource(show_spinner=False)
+def get_store(home: str) -> ViewerStore:
+    """The saved viewers under the data home, shared by every session (one connection per call)."""
+    return ViewerStore(Path(home) / STORE_FILE)

@@ -8,10 +8,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from vidrec.coldstart import new_video
 from vidrec.data.schema import genre_list
 from vidrec.demo import Demo
 from vidrec.session import ViewerSession
-from vidrec.ui.common import md
+from vidrec.store import ViewerStore, new_viewer_id
+from vidrec.ui.common import md, safely
+from vidrec.ui.loader import get_store
 
 NEW_VIEWER, MOVIELENS_USER = "__new__", "__movielens__"
 
@@ -45,7 +48,11 @@ class Controls:
 
 
 def viewer(demo: Demo) -> ViewerSession:
-    """The viewer picker; switching viewer starts that viewer's session afresh."""
+    """The viewer picker. The viewer id in the URL brings a saved viewer back on reload; switching
+    viewer starts a new saved viewer with a fresh id."""
+    store = get_store(str(demo.rec.config.home))
+    if "viewer" not in st.session_state:
+        _restore(demo, store)
     options = [p.id for p in demo.personas] + [MOVIELENS_USER, NEW_VIEWER]
     names = {p.id: f"{p.icon} {p.name}" for p in demo.personas}
     names.update(
@@ -56,8 +63,8 @@ def viewer(demo: Demo) -> ViewerSession:
         options,
         format_func=names.get,
         key="viewer_choice",
-        on_change=_switch,
-        args=(demo,),
+        on_change=safely(_switch),
+        args=(demo, store),
     )
     if st.session_state.get("viewer_choice") == MOVIELENS_USER and demo.users is not None:
         ids = demo.users["user_id"]
@@ -68,39 +75,62 @@ def viewer(demo: Demo) -> ViewerSession:
             value=int(ids.min()),
             step=1,
             key="movielens_user",
-            on_change=_switch,
-            args=(demo,),
+            on_change=safely(_switch),
+            args=(demo, store),
         )
-    if "viewer" not in st.session_state:
-        _switch(demo)
     session: ViewerSession = st.session_state["viewer"]
+    if st.query_params.get("viewer") != session.viewer_id:
+        st.query_params["viewer"] = session.viewer_id
     _describe(demo, session)
-    if st.sidebar.button(
+    st.sidebar.button(
         "↺ Reset this viewer",
         key="reset_viewer",
         use_container_width=True,
         help="Back to the viewer's starting ratings; added videos are removed",
-    ):
-        session.reset()
+        on_click=safely(session.reset),
+    )
     return session
 
 
-def _switch(demo: Demo) -> None:
+def _restore(demo: Demo, store: ViewerStore) -> None:
+    """The viewer named in the URL as saved, or (unknown id) a fresh default viewer."""
+    viewer_id = st.query_params.get("viewer")
+    saved = store.load(viewer_id)
+    if saved is None:
+        _switch(demo, store)
+        return
+    added = [
+        new_video(demo.rec, v.title, v.description, v.genres, v.video_id, tagger=demo.tagger)
+        for v in saved.added
+    ]
+    st.session_state["viewer"] = ViewerSession.restore(saved, store, viewer_id, added)
+    if saved.kind == "persona" and any(p.id == saved.key for p in demo.personas):
+        st.session_state["viewer_choice"] = saved.key
+    elif saved.kind == "movielens":
+        st.session_state["viewer_choice"] = MOVIELENS_USER
+        st.session_state["movielens_user"] = int(saved.key)
+    else:
+        st.session_state["viewer_choice"] = NEW_VIEWER
+
+
+def _switch(demo: Demo, store: ViewerStore) -> None:
     choice = st.session_state.get("viewer_choice") or (
         demo.personas[0].id if demo.personas else NEW_VIEWER
     )
     if choice == NEW_VIEWER:
-        st.session_state["viewer"] = ViewerSession.start("new", "", "New viewer", {})
+        session = ViewerSession.start("new", "", "New viewer", {})
     elif choice == MOVIELENS_USER:
         uid = int(st.session_state.get("movielens_user") or demo.users["user_id"].min())
-        st.session_state["viewer"] = ViewerSession.start(
+        session = ViewerSession.start(
             "movielens", str(uid), f"MovieLens user {uid}", demo.user_ratings(uid)
         )
     else:
         persona = next(p for p in demo.personas if p.id == choice)
-        st.session_state["viewer"] = ViewerSession.start(
+        session = ViewerSession.start(
             "persona", persona.id, persona.name, demo.persona_ratings[persona.id]
         )
+    st.session_state["viewer"] = session.saved_as(store, new_viewer_id())
+    st.session_state.pop("_session_rec", None)
 
 
 def _describe(demo: Demo, session: ViewerSession) -> None:

@@ -1,0 +1,51 @@
+"""Export a viewer's ratings and import them back: a presenter's setup survives any machine."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from vidrec.recommender import HybridRecommender
+from vidrec.session import ViewerSession
+from vidrec.transfer import MAX_BYTES, export_csv, export_json, parse_import
+from vidrec.ui.common import errors_shown
+
+
+def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:
+    """Download buttons, and an upload that replaces the ratings only when every row is valid."""
+    with st.expander("Export / import ratings"):
+        st.caption(
+            "This viewer is saved as you rate: the link in the address bar brings it back "
+            "after a reload or a server restart."
+        )
+        left, right = st.columns(2)
+        left.download_button(
+            "CSV",
+            export_csv(session.ratings, rec.catalog),
+            "ratings.csv",
+            "text/csv",
+            key="export_csv",
+            use_container_width=True,
+        )
+        right.download_button(
+            "JSON",
+            export_json(session.ratings, rec.catalog),
+            "ratings.json",
+            "application/json",
+            key="export_json",
+            use_container_width=True,
+        )
+        upload = st.file_uploader(
+            f"Import a CSV or JSON export (≤ {MAX_BYTES // 1000:,} KB)",
+            type=["csv", "json"],
+            key="import_file",
+        )
+        if upload is not None and st.button(
+            "Replace my ratings with this file", key="import_go", use_container_width=True
+        ):
+            with errors_shown():
+                ratings = parse_import(upload.getvalue(), upload.name, rec.catalog)
+                session.replace(ratings)
+                st.session_state["import_message"] = f"Imported {len(ratings)} ratings."
+                st.rerun()
+        if "import_message" in st.session_state:
+            st.success(st.session_state.pop("import_message"))
