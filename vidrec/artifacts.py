@@ -25,6 +25,7 @@ from vidrec.data import Dataset, load_dataset
 from vidrec.errors import DataError
 from vidrec.index import VideoIndex
 from vidrec.itemitem import ITEM_ITEM_MAX, ItemItem
+from vidrec.leftovers import remove_dead
 from vidrec.mf import BiasedMF, MFParams
 from vidrec.recommender import HybridRecommender
 
@@ -146,9 +147,11 @@ def recommender_from(arts: Artifacts, encoder: ContentEncoder | None, config: Co
 
 def _build(dataset, config, encoder, folder: Path, key: str, say: Progress) -> Artifacts:
     timings: dict[str, float] = {}
-    tmp = folder.parent / f".tmp-{key[:16]}-{os.getpid()}"
+    prefix = f".tmp-{key[:16]}-"
+    tmp = folder.parent / f"{prefix}{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    remove_dead(folder.parent, prefix)  # builds killed before they could clean up
     try:
         t = time.perf_counter()
         texts = dataset.catalog["text"].tolist()

@@ -32,6 +32,7 @@ from vidrec.data.folder import (
 )
 from vidrec.data.schema import LINE, Dataset, build_catalog, join_genres, parse_ids
 from vidrec.errors import DataError
+from vidrec.leftovers import remove_dead
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +254,9 @@ def _file_hash(path: Path, algorithm: str) -> str:
 @contextmanager
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """A binary handle whose content replaces path only if the block finishes without error."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    prefix = f".{path.name}."
+    remove_dead(path.parent, prefix)  # temp files of writers killed mid-write
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f"{prefix}{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
