@@ -1,5 +1,7 @@
 """vidrec: the Streamlit demo. Thin glue; everything it shows is computed by vidrec/."""
 
+import time
+
 import streamlit as st
 
 from vidrec.coldstart import with_videos
@@ -49,6 +51,7 @@ def header(demo, session, recs) -> None:
 
 
 def main() -> None:
+    started = time.perf_counter()
     config = Config.from_env()
     demo = get_demo(config)
     st.sidebar.header("Who is watching?")
@@ -79,6 +82,8 @@ def main() -> None:
         evaluation.render_eval(config)
     else:
         insight.render_about(demo, rec, session)
+    ms = (time.perf_counter() - started) * 1000
+    st.container(key="server_time").caption(f"Server time for this page: {ms:.0f} ms")
 
 
 with errors_shown():

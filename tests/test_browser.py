@@ -80,7 +80,7 @@ def test_two_tabs_are_two_independent_viewers(browser_page):
     other = page.context.browser.new_page(viewport={"width": 1366, "height": 1600})
     other.js_errors = []
     other.on("pageerror", lambda e: other.js_errors.append(str(e)))
-    other.goto(page.url)
+    other.goto(page.url.split("?")[0])  # no viewer id: a new visitor
     settle(other)
     page.get_by_text("For you", exact=True).click()
     settle(page)
@@ -103,3 +103,39 @@ def test_two_tabs_are_two_independent_viewers(browser_page):
     assert first in card_ids(other)
     no_errors(other)
     other.close()
+
+
+def test_a_reload_brings_the_same_viewer_back(browser_page):
+    page = browser_page
+    page.get_by_text("For you", exact=True).click()
+    settle(page)
+    first = card_ids(page)[0]
+    page.locator(f".st-key-card_{first} [data-testid='stFeedback'] button").nth(1).click()
+    settle(page)
+    assert "viewer=" in page.url
+    mine = page.locator("[class*='st-key-mine_row_']").count()
+    page.reload()
+    settle(page)
+    assert page.locator(f".st-key-mine_row_{first}").count() == 1
+    assert page.locator("[class*='st-key-mine_row_']").count() == mine
+    no_errors(page)
+
+
+def test_html_in_a_title_is_shown_as_text_never_run(browser_page):
+    page = browser_page
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    title = "<img src=x onerror=alert(1)>"
+    description = "<script>alert(2)</script> **bold** [click](javascript:alert(3)) $x$"
+    page.get_by_text("Add a video", exact=True).click()
+    settle(page)
+    page.locator(".st-key-add_title input").fill(title)
+    page.locator(".st-key-add_description textarea").fill(description)
+    page.get_by_role("button", name="Add to my catalog").click()
+    settle(page)
+    page.wait_for_timeout(1000)  # give any injected handler the chance to fire
+    assert dialogs == []
+    assert page.get_by_text(title, exact=False).first.is_visible()
+    assert page.locator("img[src='x']").count() == 0 and page.locator("main script").count() == 0
+    shot(page, "06_injection")
+    no_errors(page)
