@@ -54,7 +54,10 @@ def _load_pretrained(name: str, path: str) -> tuple[AutoTokenizer, torch.nn.Modu
         local = _offline(path)
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
         # eager attention: with sdpa, output_attentions=True returns an empty tuple.
-        model = AutoModel.from_pretrained(path, attn_implementation="eager", local_files_only=local)
+        # safetensors only: a pickled pytorch_model.bin could run code when loaded.
+        model = AutoModel.from_pretrained(
+            path, attn_implementation="eager", local_files_only=local, use_safetensors=True
+        )
     except (OSError, ValueError, KeyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         where = (
