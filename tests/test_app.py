@@ -101,6 +101,17 @@ def test_every_view_renders(app, view):
         assert len(app.get("plotly_chart")) >= 2
 
 
+def test_evaluation_view_shows_the_saved_results(app):
+    app.segmented_control(key="view").set_value("Evaluation").run()
+    assert not app.exception and not errors(app) and not app.warning
+    assert len(app.dataframe) >= 5  # A, B, C, tags; latency; scale
+    assert len(app.get("plotly_chart")) == 2  # the α sweep, quality vs training time
+    captions = " ".join(c.value for c in app.caption)
+    assert "python -m vidrec eval --sweep" in captions and "Protocol A" in captions
+    hybrid = app.dataframe[0].value.set_index("method").loc["hybrid"]
+    assert float(hybrid["nDCG@10"]) > 0.4 and hybrid["RMSE"] != "–"
+
+
 def test_token_attention_controls(app):
     app.segmented_control(key="view").set_value("Why these?").run()
     app.selectbox(key="token_head").select(3).run()

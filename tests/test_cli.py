@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from vidrec import results
+from vidrec import evalcharts, report, results
 from vidrec.cli import main
 
 
@@ -33,6 +33,16 @@ def test_eval_saves_every_protocol_with_baselines(tiny_cli, capsys):
         assert 0 < by["B", method]["rmse"] < 4
     saved = results.load("eval", out)
     assert saved["rows"] == rows and "eval --sweep" in saved["command"]
+    tables = report.eval_tables(saved)  # what the README section and the app's view show
+    hybrid = tables["A"].set_index("method").loc["hybrid"]
+    assert hybrid["nDCG@10"] == by["A", "hybrid"]["ndcg@10"]
+    assert "hybrid α=0.5" not in set(tables["A"]["method"])  # the sweep is drawn, not tabled
+    sweep = evalcharts.alpha_sweep(saved, 0.1).data[0]
+    assert list(sweep.x) == [a / 10 for a in range(11)]
+    assert sweep.y[5] == by["A", "hybrid α=0.5"]["ndcg@10"]
+    points = evalcharts.quality_vs_speed(saved).data
+    timed = {m for (p, m), r in by.items() if p == "A" and r["fit_seconds"] > 0 and "α=" not in m}
+    assert {t for trace in points for t in trace.text} == timed
 
 
 def test_bench_and_report_regenerate_the_readme(tiny_cli, capsys, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 TOP_K = {
@@ -34,10 +35,14 @@ SCALE = {
 }
 
 
+COUNTS = ("n_videos", "calls", "films")  # whole numbers, even in columns with gaps
+
+
 def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     keep = [c for c in columns if c in frame.columns]
-    return frame[keep].rename(columns=columns).reset_index(drop=True)
+    frame = frame[keep].astype({c: "Int64" for c in COUNTS if c in keep})
+    return frame.rename(columns=columns).reset_index(drop=True)
 
 
 def eval_tables(doc: dict) -> dict[str, pd.DataFrame]:
@@ -56,7 +61,7 @@ def eval_tables(doc: dict) -> dict[str, pd.DataFrame]:
 
 def sweep(doc: dict) -> pd.DataFrame:
     """The α sweep: alpha, nDCG@10, P@10 (empty when eval ran without --sweep)."""
-    rows = [r for r in doc["rows"] if "α=" in r.get("method", "")]
+    rows = [r for r in doc["rows"] if str(r.get("method", "")).startswith("hybrid α=")]
     frame = pd.DataFrame(rows, columns=["alpha", "ndcg@10", "precision@10"])
     return frame.sort_values("alpha").reset_index(drop=True)
 
@@ -75,20 +80,22 @@ def markdown(frame: pd.DataFrame, bold: str | None = None) -> str:
     """A markdown table; the row whose method is ``bold`` is emphasised."""
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     for _, row in frame.iterrows():
-        cells = [_cell(v) for v in row]
+        cells = [cell(v) for v in row]
         if bold is not None and row.iloc[0] == bold:
             cells[0] = f"**{cells[0]}**"
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def cell(value) -> str:
+    """One table value as text: – for missing, thousands separators, about 3 digits."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
+    if isinstance(value, float):  # 3 significant digits, at least; never more than 3 decimals
+        size = abs(value)
+        return f"{value:,.{0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3}f}"
     return str(value).replace("|", "\\|")
 
 

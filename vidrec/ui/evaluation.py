@@ -54,19 +54,37 @@ def _quality(doc: dict | None, config: Config) -> None:
         "Protocol C: 10% of films held out whole (cold items). " + TARGETS
     )
     tables = report.eval_tables(doc)
-    st.markdown("**Protocol A: top-10 ranking**")
-    st.dataframe(tables["A"], hide_index=True, width="stretch")
+    st.markdown("**Protocol A: top-10 ranking** (the app's default is the highlighted row)")
+    _table(tables["A"])
+    left, right = st.columns(2)
     if len(report.sweep(doc)):
-        left, right = st.columns(2)
         left.plotly_chart(evalcharts.alpha_sweep(doc, config.alpha), key="eval_sweep")
-        right.plotly_chart(evalcharts.quality_vs_speed(doc), key="eval_speed")
+    right.plotly_chart(evalcharts.quality_vs_speed(doc), key="eval_speed")
     st.markdown("**Protocol B: predicted stars (5-fold CV)**")
-    st.dataframe(tables["B"], hide_index=True, width="stretch")
+    _table(tables["B"])
     st.markdown("**Protocol C: cold videos nobody has rated**")
-    st.dataframe(tables["C"], hide_index=True, width="stretch")
+    _table(tables["C"])
     if len(tables["tags"]):
         st.markdown("**Zero-shot tags: genre F1**")
-        st.dataframe(tables["tags"], hide_index=True, width="stretch")
+        _table(tables["tags"])
+
+
+def _table(frame) -> None:
+    """Every row visible (no inner scrolling), numbers as in the README, the hybrid row marked."""
+    text = frame.map(report.cell)  # "–" for a gap, where st.dataframe would print "None"
+    numbers = {c: st.column_config.TextColumn(c, alignment="right") for c in frame.columns[1:]}
+    st.dataframe(
+        text.style.apply(_highlight, axis=1),
+        hide_index=True,
+        width="stretch",
+        height=35 * (len(frame) + 1) + 3,
+        column_config=numbers,
+    )
+
+
+def _highlight(row):
+    colour = "background-color: rgba(0, 114, 178, 0.12)" if row.iloc[0] == "hybrid" else ""
+    return [colour] * len(row)
 
 
 def _speed(bench: dict | None, scale: dict | None) -> None:
@@ -74,13 +92,13 @@ def _speed(bench: dict | None, scale: dict | None) -> None:
         st.info("No saved latencies yet. Run `python -m vidrec bench --app --build`.")
     else:
         _provenance(bench)
-        st.dataframe(report.latency_frame(bench), hide_index=True, width="stretch")
+        _table(report.latency_frame(bench))
     if scale is None:
         st.info("No scale run yet. Run `python -m vidrec bench --scale 100000,1000000`.")
     else:
         st.markdown("**Scale: synthetic catalogs clustered around the real embeddings**")
         _provenance(scale)
-        st.dataframe(report.scale_frame(scale), hide_index=True, width="stretch")
+        _table(report.scale_frame(scale))
 
 
 def _provenance(doc: dict) -> None:
