@@ -139,3 +139,41 @@ def test_html_in_a_title_is_shown_as_text_never_run(browser_page):
     assert page.locator("img[src='x']").count() == 0 and page.locator("main script").count() == 0
     shot(page, "06_injection")
     no_errors(page)
+
+
+def test_export_then_import_restores_the_ratings(browser_page, tmp_path):
+    page = browser_page
+    page.get_by_text("For you", exact=True).click()
+    settle(page)
+    page.get_by_text("Export / import ratings").click()
+    with page.expect_download() as download:
+        page.locator(".st-key-export_csv button").click()
+    exported = tmp_path / "ratings.csv"
+    download.value.save_as(exported)
+    mine = page.locator("[class*='st-key-mine_row_']").count()
+    assert exported.read_text().count("\n") == mine + 1  # header + one line per rating
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("video_id,title,stars\n1,,9\n999999,,3\n")
+    page.locator(".st-key-import_file input[type='file']").set_input_files(str(bad))
+    settle(page)
+    page.locator(".st-key-import_go button").click()
+    settle(page)
+    error = page.locator("[data-testid='stAlertContentError']").inner_text()
+    assert "999999" in error and "9" in error
+    assert page.locator("[class*='st-key-mine_row_']").count() == mine  # nothing applied
+
+    page.locator(".st-key-reset_viewer button").first.click()  # change something, then import back
+    settle(page)
+    first = card_ids(page)[0]
+    page.locator(f".st-key-card_{first} [data-testid='stFeedback'] button").nth(0).click()
+    settle(page)
+    page.get_by_text("Export / import ratings").click()
+    page.locator(".st-key-import_file input[type='file']").set_input_files(str(exported))
+    settle(page)
+    page.locator(".st-key-import_go button").click()
+    settle(page)
+    assert page.get_by_text(f"Imported {mine} ratings.").is_visible()
+    assert page.locator("[class*='st-key-mine_row_']").count() == mine
+    assert page.locator(f".st-key-mine_row_{first}").count() == 0
+    no_errors(page)

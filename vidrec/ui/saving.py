@@ -12,6 +12,8 @@ from vidrec.ui.common import errors_shown
 
 def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:
     """Download buttons, and an upload that replaces the ratings only when every row is valid."""
+    if "import_message" in st.session_state:  # outside the expander, which a rerun may close
+        st.success(st.session_state.pop("import_message"))
     with st.expander("Export / import ratings"):
         st.caption(
             "This viewer is saved as you rate: the link in the address bar brings it back "
@@ -47,5 +49,3 @@ def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:
                 session.replace(ratings)
                 st.session_state["import_message"] = f"Imported {len(ratings)} ratings."
                 st.rerun()
-        if "import_message" in st.session_state:
-            st.success(st.session_state.pop("import_message"))
