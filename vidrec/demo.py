@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,15 @@ class Demo:
     tagger: ZeroShotTagger
     video_tags: dict[int, list[str]]  # video_id -> generated tags, best first
     load_seconds: float
+
+    @cached_property
+    def filter_options(self) -> tuple[list[str], tuple[int, int], list[str]]:
+        """Genres, release-year span and tag vocabulary for the filters: once, not every rerun."""
+        catalog = self.rec.catalog
+        genres = sorted({g for gs in catalog["genres"] for g in genre_list(gs)})
+        years = catalog["year"].dropna()
+        span = (int(years.min()), int(years.max())) if len(years) else (1900, 2030)
+        return genres, span, sorted({t for ts in self.video_tags.values() for t in ts})
 
     def user_ratings(self, user_id: int) -> dict[int, float]:
         """A real MovieLens user's ratings, to fold in like any other viewer."""

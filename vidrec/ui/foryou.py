@@ -14,6 +14,7 @@ from vidrec.ui.common import md, safely, split_bar, stars
 from vidrec.ui.saving import render_transfer
 from vidrec.ui.sidebar import Controls
 
+EDITABLE = 12  # newest ratings shown with their own stars; older ones in a table
 MOVE_COLOURS = {"new": "violet", "↑": "green", "↓": "red", "=": "gray"}
 
 
@@ -49,9 +50,9 @@ def render(
         if recs.empty:
             st.info("No videos match these filters. Widen the genres or years in the sidebar.")
         _cards(recs, moves, session, tags_of)
-        if not recs.empty:
-            with st.expander("Score breakdown of the whole list", expanded=False):
-                st.plotly_chart(charts.score_breakdown(recs), key="breakdown", theme="streamlit")
+        # a toggle, not an expander: a collapsed expander still builds its chart every rerun
+        if not recs.empty and st.toggle("Score breakdown of the whole list", key="show_breakdown"):
+            st.plotly_chart(charts.score_breakdown(recs), key="breakdown", theme="streamlit")
     with right:
         _your_ratings(rec, session)
         render_transfer(rec, session)
@@ -110,7 +111,8 @@ def _your_ratings(rec: HybridRecommender, session: ViewerSession) -> None:
         st.caption("Nothing rated yet. Rate a card, or find a video in Browse & search.")
         return
     titles = rec.catalog.set_index("video_id")["title"]
-    shown = list(session.ratings.items())[::-1][:40]  # newest first; a long history is trimmed
+    newest = list(session.ratings.items())[::-1]
+    shown, older = newest[:EDITABLE], newest[EDITABLE:]  # widgets are what a rerun costs
     for video_id, value in shown:
         with st.container(key=f"mine_row_{video_id}"):
             half = f" · {value:g}★" if value != int(value) else ""  # stars show whole ones only
@@ -126,5 +128,12 @@ def _your_ratings(rec: HybridRecommender, session: ViewerSession) -> None:
                 on_click=safely(session.unrate),
                 args=(video_id,),
             )
-    if len(session.ratings) > len(shown):
-        st.caption(f"…and {len(session.ratings) - len(shown)} older ratings.")
+    if older:
+        with st.expander(f"{len(older)} older ratings"):
+            table = pd.DataFrame(
+                {
+                    "video": [titles.get(v, f"video {v}") for v, _ in older],
+                    "stars": [s for _, s in older],
+                }
+            )
+            st.dataframe(table, hide_index=True, width="stretch")

@@ -19,10 +19,11 @@ def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:
             "This viewer is saved as you rate: the link in the address bar brings it back "
             "after a reload or a server restart."
         )
+        ratings, catalog = dict(session.ratings), rec.catalog  # made only when clicked
         left, right = st.columns(2)
         left.download_button(
             "CSV",
-            export_csv(session.ratings, rec.catalog),
+            lambda: export_csv(ratings, catalog),
             "ratings.csv",
             "text/csv",
             key="export_csv",
@@ -30,7 +31,7 @@ def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:
         )
         right.download_button(
             "JSON",
-            export_json(session.ratings, rec.catalog),
+            lambda: export_json(ratings, catalog),
             "ratings.json",
             "application/json",
             key="export_json",

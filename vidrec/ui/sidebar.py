@@ -175,12 +175,9 @@ def controls(demo: Demo) -> Controls:
         key="diversity",
         help="Trade a little relevance for variety in the list",
     )
-    all_genres = sorted({g for gs in demo.rec.catalog["genres"] for g in genre_list(gs)})
+    all_genres, (lo, hi), vocab = demo.filter_options
     genres = st.sidebar.multiselect("Only these genres", all_genres, key="genres")
-    years = demo.rec.catalog["year"].dropna()
-    lo, hi = (int(years.min()), int(years.max())) if len(years) else (1900, 2030)
     span = st.sidebar.slider("Release years", lo, hi, (lo, hi), key="years")
-    vocab = sorted({t for ts in demo.video_tags.values() for t in ts})
     tags = st.sidebar.multiselect(
         "Only these tags",
         vocab,
