@@ -41,8 +41,12 @@ def test_eval_saves_every_protocol_with_baselines(tiny_cli, capsys):
     assert list(sweep.x) == [a / 10 for a in range(11)]
     assert sweep.y[5] == by["A", "hybrid α=0.5"]["ndcg@10"]
     points = evalcharts.quality_vs_speed(saved).data
-    timed = {m for (p, m), r in by.items() if p == "A" and r["fit_seconds"] > 0 and "α=" not in m}
-    assert {t for trace in points for t in trace.text} == timed
+    assert {m for trace in points for m in trace.y} == {
+        m for (p, m) in by if p == "A" and "α=" not in m
+    }
+    assert sorted(x for trace in points for x in trace.x)[-1] == max(
+        r["ndcg@10"] for (p, m), r in by.items() if p == "A" and "α=" not in m
+    )
 
 
 def test_bench_and_report_regenerate_the_readme(tiny_cli, capsys, tmp_path):

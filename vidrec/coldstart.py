@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from vidrec.data.schema import GENRES, clean_text, join_genres, video_text, year_from_title
-from vidrec.errors import DataError
+from vidrec.errors import DataError, shown, video_id_of
 from vidrec.mapping import ContentToCollab, fit_content_map
 from vidrec.mf import BiasedMF
 from vidrec.recommender import HybridRecommender
@@ -56,6 +56,7 @@ def new_video(
     nearest catalog videos by content are kept to show the viewer what it resembles.
     """
     title, description, genre_str = _checked(title, description, genres)
+    vid = ADDED_ID_START if video_id is None else video_id_of(video_id)  # before the embedding
     if rec.encoder is None:
         raise DataError("adding a video needs the content encoder, which was not loaded")
     text = video_text(title, genre_str, description, "")
@@ -64,7 +65,6 @@ def new_video(
     titles = rec.catalog["title"].to_numpy()[rec.rows_of(ids)]
     factors, bias = content_map(rec).predict(emb)
     hood = pd.DataFrame({"video_id": ids, "title": titles, "similarity": sims})
-    vid = int(video_id) if video_id is not None else ADDED_ID_START
     tags = tuple(t for t, _ in tagger.tag(emb)[0]) if tagger is not None else ()
     return AddedVideo(
         vid, title, genre_str, description, text, emb, factors[0], float(bias[0]), hood, tags
@@ -90,9 +90,10 @@ def _checked(title, description, genres) -> tuple[str, str, str]:
         raise DataError(
             f"the description is {len(description)} characters; the limit is {MAX_DESCRIPTION}"
         )
+    genres = [] if genres is None else list(genres)
     unknown = [g for g in genres if g not in GENRES]
     if unknown:
-        raise DataError(f"unknown genre(s): {', '.join(map(str, unknown))}")
+        raise DataError(f"unknown genre(s): {', '.join(shown(g) for g in unknown[:5])}")
     return title, description, join_genres(genres)
 
 

