@@ -1,5 +1,7 @@
 """Shared fixtures: one real build per test session, and a tiny catalog for fast rebuilds."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -42,10 +44,9 @@ TINY_VIDEOS = [
 ]
 
 
-@pytest.fixture
-def tiny_config(tmp_path) -> Config:
-    """Own-format CSVs: three tastes, eight videos, twenty viewers; builds in seconds."""
-    folder = tmp_path / "catalog"
+def tiny_catalog(root: Path) -> Config:
+    """Own-format CSVs under root: three tastes, eight videos, twenty viewers; builds in seconds."""
+    folder = root / "catalog"
     folder.mkdir()
     pd.DataFrame(TINY_VIDEOS, columns=["video_id", "title", "description", "genres"]).to_csv(
         folder / "videos.csv", index=False
@@ -58,4 +59,10 @@ def tiny_config(tmp_path) -> Config:
     pd.DataFrame(rows, columns=["user_id", "video_id", "rating"]).to_csv(
         folder / "ratings.csv", index=False
     )
-    return Config(home=tmp_path / "home", dataset=str(folder), factors=4, mf_epochs=4)
+    return Config(home=root / "home", dataset=str(folder), factors=4, mf_epochs=4)
+
+
+@pytest.fixture
+def tiny_config(tmp_path) -> Config:
+    """The tiny catalog in this test's temp folder."""
+    return tiny_catalog(tmp_path)

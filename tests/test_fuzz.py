@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_VIDEOS
+from conftest import TINY_VIDEOS, tiny_catalog
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
@@ -651,18 +651,7 @@ def test_video_text_of_100_kb_strings_stays_one_line():
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory):
     """conftest's tiny catalog (eight videos, real MiniLM), built once for the whole module."""
-    folder = tmp_path_factory.mktemp("fuzz-catalog")
-    columns = ["video_id", "title", "description", "genres"]
-    pd.DataFrame(TINY_VIDEOS, columns=columns).to_csv(folder / "videos.csv", index=False)
-    rows = []
-    for user in range(1, 21):
-        taste = [(1, 2, 3), (4, 5, 6), (7, 8)][user % 3]
-        rows += [(user, v, 5 if (v + user) % 2 else 4) for v in taste]
-        rows.append((user, (taste[0] + 3) % 8 + 1, 2))
-    pd.DataFrame(rows, columns=["user_id", "video_id", "rating"]).to_csv(
-        folder / "ratings.csv", index=False
-    )
-    config = Config(home=folder / "home", dataset=str(folder), factors=4, mf_epochs=4)
+    config = tiny_catalog(tmp_path_factory.mktemp("fuzz"))
     return load_recommender(config)
 
 
