@@ -128,12 +128,8 @@ def _your_ratings(rec: HybridRecommender, session: ViewerSession) -> None:
                 on_click=safely(session.unrate),
                 args=(video_id,),
             )
-    if older:
+    if older:  # one text element: a table or more widgets would cost every rerun
         with st.expander(f"{len(older)} older ratings"):
-            table = pd.DataFrame(
-                {
-                    "video": [titles.get(v, f"video {v}") for v, _ in older],
-                    "stars": [s for _, s in older],
-                }
+            st.markdown(
+                "  \n".join(f"{md(titles.get(v, f'video {v}'))} · {s:g}★" for v, s in older)
             )
-            st.dataframe(table, hide_index=True, width="stretch")
