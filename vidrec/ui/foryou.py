@@ -14,7 +14,7 @@ from vidrec.ui.common import md, safely, split_bar, stars
 from vidrec.ui.saving import render_transfer
 from vidrec.ui.sidebar import Controls
 
-EDITABLE = 12  # newest ratings shown with their own stars; older ones in a table
+EDITABLE = 12  # newest ratings shown with their own stars; older ones as one line of text
 MOVE_COLOURS = {"new": "violet", "↑": "green", "↓": "red", "=": "gray"}
 
 
