@@ -823,6 +823,13 @@ def distinct_ids(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def expect(words: str, fn, *args, **kwargs):
+    """fn(*args, **kwargs), whose VidrecError must mention ``words`` (the reason, not a guess)."""
+    with pytest.raises(VidrecError, match=words) as err:
+        fn(*args, **kwargs)
+    raise err.value
+
+
 FOUND_BUGS = [
     bug("recommender.py", "check_ratings: int(inf) raises OverflowError",
         lambda rec: rec.check_ratings({math.inf: 3.0}), "check_ratings-inf-id"),
@@ -878,6 +885,12 @@ FOUND_BUGS = [
     bug("config.py", "the message quotes a 5,000-character value in full",
         lambda rec: Config.from_env(env={"VIDREC_SYNOPSES": "9" * 5_000}),
         "config-long-value-message"),
+    bug("config.py", "a range error quotes a 4,000-digit number in full",
+        lambda rec: Config.from_env(env={"VIDREC_FACTORS": "-" + "9" * 4_000}),
+        "config-long-number-message", refused=True),
+    bug("config.py", "_parse turned the ~user ConfigError into 'is not a valid Path'",
+        lambda rec: expect("expand", Config.from_env, env={"VIDREC_HOME": "~nobody-here"}),
+        "config-unknown-user-home-says-why"),
 ]  # fmt: skip
 
 

@@ -54,16 +54,20 @@ class Config:
         object.__setattr__(self, "home", _expanded(self.home))  # CLI passes a str
         for name in ("alpha", "item_item_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+                self._refuse(name, "must be between 0 and 1")
         for name in POSITIVE_INTS:
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
+                self._refuse(name, "must be a positive integer")
         for name in POSITIVE:  # divisors: zero would divide by zero
             if not 0.0 < getattr(self, name) < math.inf:
-                raise ConfigError(f"{name} must be a positive number, got {getattr(self, name)}")
+                self._refuse(name, "must be a positive number")
         for name in NON_NEGATIVE:
             if not 0.0 <= getattr(self, name) < math.inf:
-                raise ConfigError(f"{name} must be zero or more, got {getattr(self, name)}")
+                self._refuse(name, "must be zero or more")
+
+    def _refuse(self, name: str, rule: str) -> None:
+        """ConfigError naming the setting; a 4,000-digit value is clipped, not quoted whole."""
+        raise ConfigError(f"{name} {rule}, got {shown(getattr(self, name))}")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Config:
@@ -112,9 +116,9 @@ def _expanded(path: str | Path) -> Path:
 
 def _parse(name: str, raw: str, type_name) -> object:
     kind = str(type_name)
+    if kind == "Path":
+        return _expanded(raw)  # its ConfigError says why (~user unknown here)
     try:
-        if kind == "Path":
-            return _expanded(raw)
         if kind == "int":
             return int(raw)
         if kind == "float":
