@@ -145,7 +145,6 @@ def test_export_then_import_restores_the_ratings(browser_page, tmp_path):
     page = browser_page
     page.get_by_text("For you", exact=True).click()
     settle(page)
-    page.get_by_text("Export / import ratings").click()
     exported = export_csv(page, tmp_path / "ratings.csv")
     mine = page.locator("[class*='st-key-mine_row_']").count()
     assert exported.read_text().count("\n") == mine + 1  # header + one line per rating
@@ -165,21 +164,29 @@ def test_export_then_import_restores_the_ratings(browser_page, tmp_path):
     first = card_ids(page)[0]
     page.locator(f".st-key-card_{first} [data-testid='stFeedback'] button").nth(0).click()
     settle(page)
-    page.get_by_text("Export / import ratings").click()
+    open_transfer(page)
     page.locator(".st-key-import_file input[type='file']").set_input_files(str(exported))
     settle(page)
     page.locator(".st-key-import_go button").click()
     settle(page)
     assert page.get_by_text(f"Imported {mine} ratings.").is_visible()
     assert page.locator("[class*='st-key-mine_row_']").count() == mine
-    page.get_by_text("Export / import ratings").click()
     again = export_csv(page, tmp_path / "again.csv")
     assert again.read_text() == exported.read_text()  # exactly the exported ratings are back
     no_errors(page)
 
 
+def open_transfer(page):
+    """Open the export/import panel unless a rerun left it open (a click would close it)."""
+    settle(page)
+    if not page.locator(".st-key-export_csv button").is_visible():
+        page.get_by_text("Export / import ratings").click()
+    page.locator(".st-key-export_csv button").wait_for(state="visible")
+
+
 def export_csv(page, path):
-    with page.expect_download() as download:
+    open_transfer(page)
+    with page.expect_download(timeout=120_000) as download:
         page.locator(".st-key-export_csv button").click()
     download.value.save_as(path)
     return path
