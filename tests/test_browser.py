@@ -169,7 +169,7 @@ def test_export_then_import_restores_the_ratings(browser_page, tmp_path):
     settle(page)
     page.locator(".st-key-import_go button").click()
     settle(page)
-    assert page.get_by_text(f"Imported {mine} ratings.").is_visible()
+    page.get_by_text(f"Imported {mine} ratings.").wait_for(state="visible", timeout=60_000)
     assert page.locator("[class*='st-key-mine_row_']").count() == mine
     again = export_csv(page, tmp_path / "again.csv")
     assert again.read_text() == exported.read_text()  # exactly the exported ratings are back

@@ -12,8 +12,9 @@ from vidrec.ui.common import errors_shown
 
 def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:
     """Download buttons, and an upload that replaces the ratings only when every row is valid."""
-    if "import_message" in st.session_state:  # outside the expander, which a rerun may close
-        st.success(st.session_state.pop("import_message"))
+    done = st.session_state.get("import_done")  # (message, ratings it left), kept until changed
+    if done and done[1] == session.ratings:  # shown outside the expander, which a rerun closes
+        st.success(done[0])
     with st.expander("Export / import ratings"):
         st.caption(
             "This viewer is saved as you rate: the link in the address bar brings it back "
@@ -48,5 +49,6 @@ def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:
             with errors_shown():
                 ratings = parse_import(upload.getvalue(), upload.name, rec.catalog)
                 session.replace(ratings)
-                st.session_state["import_message"] = f"Imported {len(ratings)} ratings."
+                message = f"Imported {len(ratings)} ratings."
+                st.session_state["import_done"] = (message, dict(session.ratings))
                 st.rerun()
