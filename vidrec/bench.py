@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -99,5 +100,6 @@ def build_times(config: Config) -> list[dict]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process so far, in MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import resource
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import pandas as pd
 import torch
 
 from vidrec.artifacts import Artifacts, load_artifacts, rating_counts
-from vidrec.bench import time_calls
+from vidrec.bench import peak_rss_mb, time_calls
 from vidrec.config import Config
 from vidrec.index import MaxInnerProductIndex, VideoIndex
 from vidrec.mf import BiasedMF, MFParams
@@ -213,7 +212,7 @@ def _row(n: int, operation: str, **fields) -> dict:
     row.update(dict.fromkeys(("build_s", "memory_mb", "p50_ms", "p95_ms", "recall", "recall_at")))
     row["ef_search"] = None
     row.update(fields)
-    row["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    row["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return row
 
 
@@ -389,11 +388,6 @@ def _rss_mb() -> float:
     except (OSError, ValueError, IndexError):
         return float("nan")
     return round(pages * resource.getpagesize() / 2**20, 1)
-
-
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
 
 
 # ---- report ---------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ before it is applied, so a failed save changes nothing and a saved change is nev
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from vidrec.coldstart import AddedVideo
+from vidrec.data.schema import genre_list
 from vidrec.errors import DataError, video_id_of
 from vidrec.store import SavedViewer, ViewerStore, valid_stars
 
@@ -40,8 +40,9 @@ class ViewerSession:
 
     def saved_as(self, store: ViewerStore, viewer_id: str) -> ViewerSession:
         """Save this viewer afresh under ``viewer_id``; later changes are saved as they happen."""
-        store.start(viewer_id, self.kind, self.key, self.label, self.seed)
-        store.replace_ratings(viewer_id, self.ratings)
+        store.start(viewer_id, self.kind, self.key, self.label, self.seed)  # ratings = seed
+        if self.ratings != self.seed:
+            store.replace_ratings(viewer_id, self.ratings)
         self.store, self.viewer_id = store, viewer_id
         return self
 
@@ -56,11 +57,8 @@ class ViewerSession:
     def rate(self, video_id: int, stars: float) -> None:
         """Record (or change) a rating of 1–5 stars."""
         vid = video_id_of(video_id)
-        try:
-            value = float(stars)
-        except (TypeError, ValueError, OverflowError):
-            value = math.nan
-        if isinstance(stars, bool) or not math.isfinite(value) or not 1 <= value <= 5:
+        value = valid_stars(stars)  # the store's own check (0.5–5), narrowed to whole-star widgets
+        if value is None or value < 1:
             raise DataError(f"stars must be from 1 to 5, got {str(stars)[:40]!r}")
         if self.store is not None:
             self.store.set_rating(self.viewer_id, vid, value)
@@ -94,9 +92,12 @@ class ViewerSession:
     def add_video(self, video: AddedVideo) -> None:
         """Keep a cold-start video for this viewer only (saved as the text that re-creates it)."""
         if self.store is not None:
-            genres = [g for g in video.genres.split("|") if g]
             self.store.add_video(
-                self.viewer_id, video.video_id, video.title, video.description, genres
+                self.viewer_id,
+                video.video_id,
+                video.title,
+                video.description,
+                genre_list(video.genres),
             )
         self.added.append(video)
 

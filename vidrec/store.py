@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import operator
 import re
 import secrets
 import sqlite3
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from vidrec.coldstart import ADDED_ID_START, MAX_DESCRIPTION, MAX_TITLE
 from vidrec.data.schema import GENRES, genre_list
-from vidrec.errors import DataError
+from vidrec.errors import DataError, video_id_of
 from vidrec.recommender import MAX_STARS, MIN_STARS
 
 log = logging.getLogger(__name__)
@@ -135,7 +134,7 @@ class ViewerStore:
 
     def set_rating(self, viewer_id: str, video_id: int, stars: float) -> None:
         """Record (or change) one rating."""
-        row = (viewer_id, _checked_video_id(video_id), _checked_stars(stars, video_id))
+        row = (viewer_id, video_id_of(video_id), _checked_stars(stars, video_id))
         with self._change(viewer_id) as (conn, now):
             conn.execute(
                 "INSERT OR REPLACE INTO ratings (viewer_id, video_id, stars, updated)"
@@ -145,7 +144,7 @@ class ViewerStore:
 
     def remove_rating(self, viewer_id: str, video_id: int) -> None:
         """Forget one rating (no error if there was none)."""
-        vid = _checked_video_id(video_id)
+        vid = video_id_of(video_id)
         with self._change(viewer_id) as (conn, _):
             conn.execute(
                 "DELETE FROM ratings WHERE viewer_id = ? AND video_id = ?", (viewer_id, vid)
@@ -338,17 +337,7 @@ def _checked_ratings(ratings: Mapping) -> list[tuple[int, float]]:
         raise DataError(f"ratings must map video ids to stars, got {type(ratings).__name__}")
     if len(ratings) > MAX_RATINGS:
         raise DataError(f"{len(ratings)} ratings; a viewer can have at most {MAX_RATINGS}")
-    return [(_checked_video_id(v), _checked_stars(s, v)) for v, s in dict(ratings).items()]
-
-
-def _checked_video_id(video_id: object) -> int:
-    try:
-        value = operator.index(video_id)  # ints and numpy ints; not floats, strings or bools
-    except TypeError:
-        value = -1
-    if isinstance(video_id, bool) or not 0 <= value < 2**63:
-        raise DataError(f"a video id must be a non-negative integer, got {str(video_id)[:40]!r}")
-    return value
+    return [(video_id_of(v), _checked_stars(s, v)) for v, s in dict(ratings).items()]
 
 
 def _checked_stars(stars: object, video_id: object) -> float:
@@ -363,7 +352,7 @@ def _checked_stars(stars: object, video_id: object) -> float:
 
 def _checked_video(video_id, title, description, genres) -> tuple[int, str, str, str]:
     """An added video's inputs checked against the limits ``coldstart.new_video`` enforces."""
-    vid = _checked_video_id(video_id)
+    vid = video_id_of(video_id)
     if vid < ADDED_ID_START:
         raise DataError(f"added video ids start at {ADDED_ID_START}, got {vid}")
     if not _is_text(title, MAX_TITLE) or not title.strip():

@@ -47,8 +47,8 @@ def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:
             "Replace my ratings with this file", key="import_go", use_container_width=True
         ):
             with errors_shown():
-                ratings = parse_import(upload.getvalue(), upload.name, rec.catalog)
-                session.replace(ratings)
-                message = f"Imported {len(ratings)} ratings."
+                imported = parse_import(upload.getvalue(), upload.name, rec.catalog)
+                session.replace(imported)
+                message = f"Imported {len(imported)} ratings."
                 st.session_state["import_done"] = (message, dict(session.ratings))
                 st.rerun()
