@@ -20,22 +20,25 @@ def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:
             "This viewer is saved as you rate: the link in the address bar brings it back "
             "after a reload or a server restart."
         )
-        ratings, catalog = dict(session.ratings), rec.catalog  # made only when clicked
+        # Made every run (a few ms): a deferred callable sometimes never delivered its file
+        # when a rerun raced the click. "ignore": a download needs no rerun.
         left, right = st.columns(2)
         left.download_button(
             "CSV",
-            lambda: export_csv(ratings, catalog),
+            export_csv(session.ratings, rec.catalog),
             "ratings.csv",
             "text/csv",
             key="export_csv",
+            on_click="ignore",
             use_container_width=True,
         )
         right.download_button(
             "JSON",
-            lambda: export_json(ratings, catalog),
+            export_json(session.ratings, rec.catalog),
             "ratings.json",
             "application/json",
             key="export_json",
+            on_click="ignore",
             use_container_width=True,
         )
         upload = st.file_uploader(
