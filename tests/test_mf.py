@@ -1,10 +1,11 @@
-"""BiasedMF on planted data with known answers, fold-in agreement and persistence."""
+"""BiasedMF: hand-worked solves and metrics, planted data, fold-in agreement, persistence."""
 
 import numpy as np
 import pytest
+import torch
 
 from vidrec.errors import DataError
-from vidrec.mf import BiasedMF, MFParams
+from vidrec.mf import BiasedMF, MFParams, UserVector, _ndcg_at_10, _sparse
 
 N_USERS, N_ITEMS = 120, 80
 
@@ -93,7 +94,10 @@ def test_save_load_round_trip(trained, tmp_path):
     mask = users == 3
     a, b = mf.fold_in(items[mask], stars[mask]), back.fold_in(items[mask], stars[mask])
     np.testing.assert_allclose(a.preference, b.preference, atol=1e-6)
-    assert back.params == mf.params
+    assert back.params == mf.params and back.history == mf.history
+    assert back.global_mean == mf.global_mean == pytest.approx(stars.mean())
+    for name in ("item_factors", "item_bias", "user_factors"):
+        assert torch.equal(getattr(back, name), getattr(mf, name)), name
 
 
 def test_damaged_model_file_is_a_clear_error(tmp_path):
@@ -115,3 +119,265 @@ def test_training_is_deterministic():
     a = BiasedMF(params).fit(users, items, stars, N_USERS, N_ITEMS)
     b = BiasedMF(params).fit(users, items, stars, N_USERS, N_ITEMS)
     assert np.array_equal(a.item_factors.numpy(), b.item_factors.numpy())
+
+
+# ---- hand-worked known answers ------------------------------------------------------------
+# Three or four items in two dimensions; every regulariser different, so using the wrong one
+# (or dropping a term) changes the answer.
+HAND = MFParams(
+    factors=2,
+    reg=2.0,
+    rating_reg=1.0,
+    bias_reg=3.0,
+    observed_weight=1.0,
+    unobserved_weight=0.5,
+    rating_weight=0.25,
+    batch_rows=2,  # three users solve in two mini-batches
+)
+V4 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.5, -1.0]])
+B4 = np.array([0.5, -0.5, 0.0, 0.2])
+MU = 3.5
+R = np.array([[5.0, 0.0, 3.0, 0.0], [0.0, 4.0, 0.0, 1.0], [2.0, 0.0, 0.0, 5.0]])  # 0: unrated
+
+
+def hand_model(n_items: int = 3, params: MFParams = HAND) -> BiasedMF:
+    return BiasedMF.from_item_side(
+        params, torch.tensor(V4[:n_items]), torch.tensor(B4[:n_items]), MU
+    )
+
+
+def weighted_ridge(X, y, w, penalty):
+    """argmin_β Σ_k w_k (y_k − x_k·β)² + Σ_j penalty_j β_j², as plain least squares on rows
+    scaled by √w plus one row √penalty_j per coefficient (independent of the module's solves)."""
+    A = np.vstack([np.sqrt(w)[:, None] * X, np.diag(np.sqrt(penalty))])
+    b = np.concatenate([np.sqrt(w) * y, np.zeros(len(penalty))])
+    return np.linalg.lstsq(A, b, rcond=None)[0]
+
+
+def hand_user_step(p: MFParams = HAND, item_bias: np.ndarray = B4):
+    """The user half-step of the module docstring's objective, one user at a time.
+
+    Preference: Σ_i c_ui (t_ui − q·v_i)² + reg|q|², t = 1 on rated items with weight
+    w₀ + w₁, t = 0 elsewhere with weight w₀. Stars: Σ_rated (r − μ − b_i − p·v_i − b)²
+    + rating_reg|p|² + bias_reg b².
+    """
+    prefs, tastes, biases = [], [], []
+    for row in R:
+        rated = row > 0
+        w = p.unobserved_weight + p.observed_weight * rated
+        prefs.append(weighted_ridge(V4, rated.astype(float), w, [p.reg] * 2))
+        X = np.hstack([V4[rated], np.ones((rated.sum(), 1))])
+        y = row[rated] - MU - item_bias[rated]
+        sol = weighted_ridge(X, y, np.ones(len(y)), [p.rating_reg] * 2 + [p.bias_reg])
+        tastes.append(sol[:2])
+        biases.append(sol[2])
+    return np.array(prefs), np.array(tastes), np.array(biases)
+
+
+def test_fold_in_preference_head_is_the_hand_worked_ridge_solve():
+    # G = VᵀV over all three items = [[2,1],[1,2]]; rated rows 0 and 2: VrᵀVr = [[2,1],[1,1]]
+    # A = w₀·G + w₁·VrᵀVr + reg·I = [[1,.5],[.5,1]] + [[2,1],[1,1]] + [[2,0],[0,2]]
+    #   = [[5,1.5],[1.5,4]], det 17.75;  rhs = (w₀ + w₁)·Σv = 1.5·(2,1) = (3,1.5)
+    # q = (4·3 − 1.5·1.5, −1.5·3 + 5·1.5)/17.75 = (9.75, 3)/17.75 = (39/71, 12/71)
+    uv = hand_model().fold_in(np.array([0, 2]), np.array([5.0, 3.0]))
+    np.testing.assert_allclose(uv.preference, [39 / 71, 12 / 71], rtol=1e-6)
+    assert uv.n_ratings == 2
+
+
+def test_fold_in_stars_head_is_the_hand_worked_ridge_solve():
+    # X = [V, 1] on rated rows 0, 2 = [[1,0,1],[1,1,1]]
+    # y = r − μ − b_i = (5 − 3.5 − 0.5, 3 − 3.5 − 0) = (1, −0.5)
+    # XᵀX + diag(rating_reg, rating_reg, bias_reg) = [[3,1,2],[1,2,1],[2,1,5]], Xᵀy = (.5,−.5,.5)
+    # solution (p₁, p₂, b) = (1/4, −5/12, 1/12); row 1: 3/4 − 5/12 + 2/12 = 1/2 ✓
+    uv = hand_model().fold_in(np.array([0, 2]), np.array([5.0, 3.0]))
+    np.testing.assert_allclose(uv.taste, [1 / 4, -5 / 12], rtol=1e-6)
+    assert uv.bias == pytest.approx(1 / 12, rel=1e-9)
+
+
+def test_fold_in_equals_the_training_user_step_on_the_hand_catalog():
+    mf = hand_model(4)
+    pref, taste, bias = hand_user_step()
+    for u, row in enumerate(R):
+        rated = np.flatnonzero(row)
+        uv = mf.fold_in(rated, row[rated])
+        np.testing.assert_allclose(uv.preference, pref[u], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(uv.taste, taste[u], rtol=1e-6, atol=1e-7)
+        assert uv.bias == pytest.approx(bias[u], rel=1e-9)
+
+
+def test_predict_adds_mean_biases_and_taste_then_clips_to_the_star_scale():
+    mf = hand_model()  # μ 3.5, b_i (0.5, −0.5, 0), v = (1,0), (0,1), (1,1)
+    high = UserVector(np.zeros(2, np.float32), np.array([1.0, -1.0], np.float32), 0.2, 1)
+    # 3.5 + 0.2 + (0.5, −0.5, 0) + (1, −1, 0) = (5.2 → 5, 2.2, 3.7)
+    np.testing.assert_allclose(mf.predict(high, np.arange(3)), [5.0, 2.2, 3.7], rtol=1e-6)
+    low = UserVector(np.zeros(2, np.float32), np.array([-3.0, 0.5], np.float32), -0.5, 1)
+    # 3.5 − 0.5 + (0.5, −0.5, 0) + (−3, 0.5, −2.5) = (0.5 → 1, 3, 0.5 → 1); rows in asked order
+    np.testing.assert_allclose(mf.predict(low, np.array([1, 0, 2])), [3.0, 1.0, 1.0], rtol=1e-6)
+
+
+def test_user_half_step_is_the_weighted_ridge_of_the_objective():
+    mf = hand_model(4)
+    users, items = np.nonzero(R)
+    pref, taste, bias = mf._solve_users(_sparse(users, items, R[users, items], 3, 4))
+    want_pref, want_taste, want_bias = hand_user_step()
+    np.testing.assert_allclose(pref.numpy(), want_pref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(taste.numpy(), want_taste, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(bias.numpy(), want_bias, rtol=1e-9, atol=1e-12)
+
+
+def test_item_half_step_is_the_weighted_ridge_of_the_objective():
+    """[v_i, b_i] = argmin Σ_u c_ui (t_ui − q_u·v)² + rating_weight Σ_rated (r − μ − b_u − p_u·v
+    − b)² + reg|v|² + bias_reg b², with hand-set user vectors."""
+    p, mf = HAND, hand_model(4)
+    Q = np.array([[0.5, 0.1], [0.2, 0.4], [-0.3, 0.6]])
+    P = np.array([[0.3, -0.2], [0.1, 0.5], [-0.4, 0.2]])
+    bu = np.array([0.3, -0.2, 0.1])
+    users, items = np.nonzero(R)
+    by_item = _sparse(items, users, R[users, items], 4, 3)
+    as_t = torch.tensor
+    factors, bias = mf._solve_items(by_item, as_t(Q), as_t(P), as_t(bu))
+    for i in range(4):
+        rated = R[:, i] > 0
+        X = np.vstack(
+            [np.hstack([Q, np.zeros((3, 1))]), np.hstack([P[rated], np.ones((rated.sum(), 1))])]
+        )
+        y = np.concatenate([rated.astype(float), R[rated, i] - MU - bu[rated]])
+        w = np.concatenate(
+            [p.unobserved_weight + p.observed_weight * rated, np.full(rated.sum(), 0.25)]
+        )
+        want = weighted_ridge(X, y, w, [p.reg, p.reg, p.bias_reg])
+        np.testing.assert_allclose(factors[i].numpy(), want[:2], rtol=1e-9, atol=1e-12)
+        assert float(bias[i]) == pytest.approx(want[2], rel=1e-9, abs=1e-12)
+
+
+def ranked_ndcg(scores: np.ndarray, relevant: set) -> float:
+    """Binary nDCG@10 of one score row, written out: gains 1/log2(rank + 1)."""
+    order = sorted(range(len(scores)), key=lambda j: -scores[j])[:10]
+    dcg = sum(1 / np.log2(rank + 2) for rank, j in enumerate(order) if j in relevant)
+    return dcg / sum(1 / np.log2(rank + 2) for rank in range(min(len(relevant), 10)))
+
+
+def test_validation_scores_held_out_pairs_against_the_user_step():
+    """RMSE of clipped star predictions and nDCG@10 of the preference head, items rated in
+    training masked out; user 1 holds nothing out and is not averaged in."""
+    item_bias = np.array([0.5, -3.0, 0.0, 2.5])  # extreme biases push predictions off the scale
+    mf = BiasedMF.from_item_side(HAND, torch.tensor(V4), torch.tensor(item_bias), MU)
+    users, items = np.nonzero(R)
+    val = (np.array([0, 2, 2]), np.array([3, 1, 2]), np.array([2.0, 1.0, 5.0]))
+    got = mf._validate(_sparse(users, items, R[users, items], 3, 4), val, epoch=4)
+    pref, taste, bias = hand_user_step(item_bias=item_bias)
+    u, i, r = val
+    pred = MU + bias[u] + item_bias[i] + (taste[u] * V4[i]).sum(1)
+    assert pred.max() > 5 and pred.min() < 1  # so the clip to the star scale matters
+    rmse = np.sqrt(((np.clip(pred, 1, 5) - r) ** 2).mean())
+    ndcgs = []
+    for user, held in ((0, {3}), (2, {1, 2})):
+        scores = V4 @ pref[user]
+        scores[R[user] > 0] = -np.inf
+        ndcgs.append(ranked_ndcg(scores, held))
+    assert got["epoch"] == 5
+    assert got["rmse"] == pytest.approx(rmse, rel=1e-9)
+    assert got["ndcg@10"] == pytest.approx(np.mean(ndcgs), rel=1e-9)
+    # by hand: user 0's unrated items score (item 1: 0.18, item 3: 0.09), so item 3 is 2nd;
+    # user 2 holds out both unrated items: (1/log2(3) + 1) / 2
+    assert got["ndcg@10"] == pytest.approx((1 / np.log2(3) + 1) / 2, rel=1e-9)
+
+
+def test_ndcg_at_10_hand_case_with_one_two_and_twelve_held_out_items():
+    scores = torch.tensor(np.tile(14.0 - np.arange(14), (4, 1)))  # every user ranks 0, 1, …, 13
+    # user 0 finds {1} at rank 2: 1/log2(3) = 0.630930
+    # user 1 finds {0, 2} at ranks 1, 3: (1 + 1/2) / (1 + 1/log2(3)) = 0.919721 (pair repeated)
+    # user 2 holds 12 out, all but rank 5 of the top 10 hit: the ideal is cut at 10 slots,
+    #   1 − (1/log2 6) / Σ_{k=1..10} 1/log2(k+1) = 1 − 0.386853/4.543559 = 0.914857
+    # user 3 holds nothing out and is not averaged: (0.630930 + 0.919721 + 0.914857)/3
+    twelve = [j for j in range(14) if j not in (4, 11)]
+    users = np.array([0, 1, 1, 1] + [2] * 12)
+    items = np.array([1, 0, 2, 2] + twelve)
+    assert _ndcg_at_10(scores, users, items) == pytest.approx(0.8218358, abs=1e-6)
+
+
+def test_ndcg_at_10_on_a_catalog_smaller_than_ten():
+    # four items ranked 1, 2, 3, 0: the held-out item 0 is at rank 4, 1/log2(5) = 0.430677
+    scores = torch.tensor([[0.1, 0.4, 0.3, 0.2]], dtype=torch.float64)
+    assert _ndcg_at_10(scores, np.array([0]), np.array([0])) == pytest.approx(0.4306766, abs=1e-6)
+
+
+def _scripted(ndcg, rmse):
+    def validate(by_user, val, epoch):
+        return {"epoch": epoch + 1, "ndcg@10": ndcg[epoch], "rmse": rmse[epoch]}
+
+    return validate
+
+
+@pytest.mark.parametrize(
+    ("observed_weight", "ndcg", "rmse", "stopped_after", "chosen"),
+    [
+        # ranking model: nDCG best at epoch 2, three worse epochs stop it after 5; the RMSE
+        # keeps falling and must not matter
+        (1.0, [0.1, 0.5, 0.4, 0.3, 0.2, 0.9, 0.9], [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4], 5, 2),
+        # stars-only model (no picks head): lowest RMSE at epoch 3, stops after 6
+        (0.0, [0.9, 0.8, 0.1, 0.2, 0.3, 0.9, 0.9], [1.0, 0.9, 0.8, 0.95, 0.97, 0.99, 0.1], 6, 3),
+    ],
+)
+def test_early_stopping_retrains_for_the_epoch_of_best_validation_merit(
+    monkeypatch, observed_weight, ndcg, rmse, stopped_after, chosen
+):
+    mf = BiasedMF(MFParams(factors=2, epochs=7, patience=3, observed_weight=observed_weight))
+    monkeypatch.setattr(mf, "_validate", _scripted(ndcg, rmse))
+    calls, progress, train = [], [], mf._train
+
+    def spy(*args):  # _train(users, items, ratings, n_users, n_items, epochs, val, progress)
+        calls.append((args[5], args[6] is None))
+        return train(*args)
+
+    monkeypatch.setattr(mf, "_train", spy)
+    users, items = np.nonzero(R)
+    mf.fit(
+        users, items, R[users, items], 3, 4, validation=0.5, progress=lambda *a: progress.append(a)
+    )
+    assert calls == [(7, False), (chosen, True)]  # search with validation, then refit on all
+    assert [h["epoch"] for h in mf.history] == list(range(1, stopped_after + 1))
+    assert [(e, n) for e, n, _ in progress] == [(e, 7) for e in range(1, stopped_after + 1)]
+
+
+@pytest.mark.parametrize(("epochs", "chosen"), [(12, 10), (3, 3)])
+def test_no_validation_split_trains_ten_epochs_at_most(monkeypatch, epochs, chosen):
+    mf = BiasedMF(MFParams(factors=2, epochs=epochs))
+    calls, train = [], mf._train
+    monkeypatch.setattr(mf, "_train", lambda *a: calls.append(a[5]) or train(*a))
+    users, items = np.nonzero(R)
+    mf.fit(users, items, R[users, items], 3, 4, validation=0.0)
+    assert calls == [chosen]
+    assert mf.global_mean == pytest.approx((5 + 3 + 4 + 1 + 2 + 5) / 6)  # mean of all stars
+
+
+def test_save_load_restores_every_field(tmp_path):
+    params = MFParams(
+        factors=2,
+        reg=2.5,
+        rating_reg=1.5,
+        bias_reg=3.5,
+        observed_weight=0.7,
+        unobserved_weight=0.3,
+        rating_weight=0.25,
+        epochs=7,
+        patience=2,
+        batch_rows=5,
+        seed=9,
+    )
+    mf = BiasedMF.from_item_side(params, torch.tensor(V4), torch.tensor(B4), 3.25)
+    mf.user_factors = torch.tensor([[0.1, 0.2], [0.3, -0.4]], dtype=torch.float64)
+    mf.history = [
+        {"epoch": 1, "ndcg@10": 0.25, "rmse": 1.5},
+        {"epoch": 2, "ndcg@10": 0.5, "rmse": 1.25},
+    ]
+    mf.save(tmp_path / "mf.safetensors")
+    back = BiasedMF.load(tmp_path / "mf.safetensors")
+    assert back.params == params
+    assert back.global_mean == 3.25  # not the 3.5 a fresh model starts with
+    assert back.history == mf.history
+    assert torch.equal(back.item_factors, torch.tensor(V4))
+    assert torch.equal(back.item_bias, torch.tensor(B4))
+    assert torch.equal(back.user_factors, mf.user_factors)
+    # the Gram of the loaded factors is rebuilt, so fold-in works straight after load
+    assert torch.equal(back._gram, torch.tensor(V4.T @ V4))
