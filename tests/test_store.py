@@ -4,7 +4,6 @@ import logging
 import math
 import sqlite3
 import threading
-import time
 
 import pytest
 
@@ -180,15 +179,29 @@ def test_eight_concurrent_sessions_all_land(store):
 
 
 def test_a_writer_waits_for_another_transaction_instead_of_failing(store, viewer, path):
+    """The write lands, and only after the transaction holding the lock has committed."""
     blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")
-    timer = threading.Timer(0.3, lambda: blocker.execute("COMMIT"))
-    timer.start()
-    began = time.monotonic()
-    store.set_rating(viewer, 1, 4)
-    assert time.monotonic() - began >= 0.25
-    timer.join()
+    events, errors = [], []
+
+    def write() -> None:
+        try:
+            store.set_rating(viewer, 1, 4)
+            events.append("write")
+        except Exception as e:  # noqa: BLE001 - reported below, a thread cannot raise into pytest
+            errors.append(e)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        writer.join(0.3)  # while the lock is held the writer cannot finish
+        waiting = writer.is_alive()
+    finally:
+        events.append("commit")
+        blocker.execute("COMMIT")
+    writer.join()
     blocker.close()
+    assert waiting and errors == [] and events == ["commit", "write"]
     assert store.load(viewer).ratings[1] == 4.0
 
 
