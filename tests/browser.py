@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -19,6 +24,28 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 REPO = Path(__file__).resolve().parent.parent
 SHOTS = REPO / "test-artifacts"
+
+
+def in_ci() -> bool:
+    """True under CI (.ci/run exports CI=true), where a missing browser is a failure."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_chromium() -> None:
+    """Fail under CI when Chromium is missing; elsewhere skip, with the reason shown by -ra."""
+    if shutil.which(CHROMIUM) is not None:
+        return
+    message = f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+    if in_ci():
+        pytest.fail(f"{message}; CI installs it, so the browser tests must run", pytrace=False)
+    pytest.skip(f"{message}; browser tests not run")
+
+
+def built_config_with_chromium(request):
+    """The ``built_config`` fixture, asked for only once Chromium is known to be there, so a
+    machine without a browser skips (or CI fails) at once instead of first building MovieLens."""
+    require_chromium()
+    return request.getfixturevalue("built_config")
 
 
 def free_port() -> int:
@@ -79,3 +106,21 @@ def shot(page, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def card_ids(page) -> list[int]:
+    """The recommendation cards' video ids in page order."""
+    classes = page.locator("[class*='st-key-card_']").evaluate_all(
+        "els => els.map(e => e.className)"
+    )
+    return [int(re.search(r"st-key-card_(\d+)", c).group(1)) for c in classes]
+
+
+def as_laid_out(ranked: list[int]) -> list[int]:
+    """A ranked list in the page's order: two columns, odd ranks first, then even ones."""
+    return ranked[0::2] + ranked[1::2]
+
+
+def viewer_id(page) -> str:
+    """The saved viewer's id, from the page's address."""
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["viewer"][0]

@@ -1,11 +1,31 @@
-"""The Streamlit app driven through AppTest on the real engine (built once per session)."""
+"""The Streamlit app driven through AppTest on the real engine (built once per session).
 
+Every list the app shows is checked against the engine itself, loaded afresh from disk apart from
+the app: the cards must be exactly ``recommend()``'s list for the viewer's ratings and the knobs,
+so a rating the app drops, a knob it miswires or a list it forgets to refresh all fail here.
+"""
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vidrec.artifacts import load_artifacts
+from vidrec import results
+from vidrec.artifacts import load_artifacts, load_recommender
+from vidrec.evaluate import evaluate
+from vidrec.starseval import cross_validate, vidrec_predictor
+from vidrec.store import ViewerStore
+from vidrec.ui.loader import STORE_FILE
 
 TIMEOUT = 300  # the first run in a process loads the Transformer and the artifacts
+PERSONAS = json.loads(
+    (Path(__file__).resolve().parent.parent / "assets" / "personas.json").read_text("utf-8")
+)
+RANK = re.compile(r"^\*\*(\d+)\. ")  # a card's heading: "**3. Title**"
 
 
 @pytest.fixture
@@ -17,77 +37,152 @@ def app(built_config, monkeypatch):
     return at
 
 
+@pytest.fixture(scope="module")
+def engine(built_config):
+    """A second engine, loaded from the same artifacts: what the app's lists must equal."""
+    return load_recommender(built_config)
+
+
+def seed_of(engine, persona_id):
+    """A persona's ratings straight from assets/personas.json (a repeated title: its lowest id)."""
+    persona = next(p for p in PERSONAS if p["id"] == persona_id)
+    first = engine.catalog.sort_values("video_id").drop_duplicates("title")
+    ids = dict(zip(first["title"], first["video_id"]))
+    return {int(ids[title]): float(stars) for title, stars in persona["ratings"].items()}
+
+
+def expected(engine, ratings, k=10, alpha=None, diversity=0.0, allowed=None):
+    """The engine's own top-k ids for these ratings and knobs (α None: the config's default)."""
+    recs = engine.recommend(ratings, k=k, alpha=alpha, diversity=diversity, allowed=allowed)
+    return recs["video_id"].tolist()
+
+
 def card_ids(at):
     return [int(f.key.split("_")[1]) for f in at.get("feedback") if f.key.startswith("stars_")]
+
+
+def ranked(at):
+    """Card ids in rank order, read from each card's '**n. title**' heading (layout-free)."""
+    ranks = [int(m.group(1)) for m in (RANK.match(md.value) for md in at.markdown) if m]
+    ids = card_ids(at)
+    assert sorted(ranks) == list(range(1, len(ids) + 1)), ranks
+    return [video for _, video in sorted(zip(ranks, ids))]
+
+
+def card_parts(at):
+    """The 'content +x · collaborative +y · popularity +z' caption of every card."""
+    return [c.value for c in at.caption if c.value.startswith("content ")]
 
 
 def viewer(at):
     return at.session_state["viewer"]
 
 
+def saved_ratings(config, at):
+    """What the store kept for this session's viewer (what a reload would bring back)."""
+    return ViewerStore(config.home / STORE_FILE).load(viewer(at).viewer_id).ratings
+
+
 def errors(at):
     return [e.value for e in at.error]
 
 
-def test_opens_on_a_persona_with_a_full_list(app):
-    assert viewer(app).kind == "persona" and len(viewer(app).ratings) >= 5
+def test_opens_on_the_first_persona_with_its_list(app, engine):
+    first = PERSONAS[0]["id"]
+    seed = seed_of(engine, first)
+    assert viewer(app).kind == "persona" and viewer(app).key == first
+    assert viewer(app).ratings == seed
     assert len(card_ids(app)) == 10
-    assert not set(card_ids(app)) & set(viewer(app).ratings)
+    assert ranked(app) == expected(engine, seed)
     assert not errors(app)
 
 
-def test_choosing_another_persona_changes_the_list(app):
-    before = card_ids(app)
+def test_choosing_another_persona_shows_that_personas_list(app, engine):
+    before = ranked(app)
     app.selectbox(key="viewer_choice").select("horror-hound").run()
-    assert viewer(app).key == "horror-hound"
-    assert card_ids(app) != before
+    seed = seed_of(engine, "horror-hound")
+    assert viewer(app).key == "horror-hound" and viewer(app).ratings == seed
+    assert ranked(app) == expected(engine, seed)
+    assert ranked(app) != before
 
 
-def test_rating_a_card_folds_in_and_refreshes(app):
-    before = card_ids(app)
-    target = before[0]
+def test_rating_a_card_folds_in_exactly_that_rating_and_reranks(app, engine, built_config):
+    before = dict(viewer(app).ratings)
+    target = ranked(app)[0]
     app.feedback(key=f"stars_{target}").set_value(0).run()  # one star
-    assert viewer(app).ratings[target] == 1.0
-    after = card_ids(app)
-    assert target not in after and after != before
+    mine = {**before, target: 1.0}
+    assert viewer(app).ratings == mine  # that rating, and nothing else changed
+    assert saved_ratings(built_config, app) == mine
+    after = ranked(app)
+    assert target not in after
+    assert after == expected(engine, mine)  # the list for the new ratings, not a stale one
+    assert any(s.value == f"Your ratings ({len(mine)})" for s in app.subheader)
 
 
-def test_changing_and_removing_a_rating(app):
-    rated = next(iter(viewer(app).ratings))
-    stars = int(viewer(app).ratings[rated])
+def test_changing_and_removing_a_rating(app, engine, built_config):
+    seed = dict(viewer(app).ratings)
+    rated = next(iter(seed))
+    stars = int(seed[rated])
     app.feedback(key=f"mine_{rated}_{stars - 1}").set_value(4).run()
-    assert viewer(app).ratings[rated] == 5.0
+    changed = {**seed, rated: 5.0}
+    assert viewer(app).ratings == changed and saved_ratings(built_config, app) == changed
+    assert ranked(app) == expected(engine, changed)
     app.button(key=f"unrate_{rated}").click().run()
-    assert rated not in viewer(app).ratings
+    removed = {v: s for v, s in seed.items() if v != rated}
+    assert viewer(app).ratings == removed and saved_ratings(built_config, app) == removed
+    assert ranked(app) == expected(engine, removed)
 
 
-def test_alpha_extremes_change_the_order(app):
+def test_alpha_extremes_are_the_engines_pure_lists(app, engine):
+    seed = viewer(app).ratings
     app.slider(key="alpha").set_value(0.0).run()
-    collaborative = card_ids(app)
+    collaborative = ranked(app)
+    assert collaborative == expected(engine, seed, alpha=0.0)
+    # α = 0: no content share on any card (a persona's ≥ 5 ratings also fade popularity out)
+    assert all(re.match(r"content [+-]0\.00 · ", c) for c in card_parts(app)), card_parts(app)
     app.slider(key="alpha").set_value(1.0).run()
-    content = card_ids(app)
+    content = ranked(app)
+    assert content == expected(engine, seed, alpha=1.0)
+    assert all(re.search(r" · collaborative [+-]0\.00 · ", c) for c in card_parts(app))
     assert collaborative != content
 
 
-def test_filters_and_size_apply(app, built_config):
-    catalog = load_artifacts(built_config).dataset.catalog.set_index("video_id")
-    genres, years = catalog["genres"], catalog["year"]
+def test_diversity_knob_reaches_the_engine(app, engine):
+    seed = viewer(app).ratings
+    plain = ranked(app)
+    app.slider(key="diversity").set_value(0.5).run()
+    assert ranked(app) == expected(engine, seed, diversity=0.5) != plain
+
+
+def test_filters_and_size_apply(app, engine):
+    seed = viewer(app).ratings
+    catalog = engine.catalog
+    horror = np.array(["Horror" in g.split("|") for g in catalog["genres"]])
+    year = catalog["year"].astype("Float64")
+    nineties = ((year >= 1990) & (year <= 1995)).fillna(False).to_numpy(bool)
     app.slider(key="k").set_value(5).run()
-    assert len(card_ids(app)) == 5
+    assert ranked(app) == expected(engine, seed, k=5)
     app.multiselect(key="genres").set_value(["Horror"]).run()
-    assert len(card_ids(app)) == 5
-    assert all("Horror" in genres[v] for v in card_ids(app))
+    assert ranked(app) == expected(engine, seed, k=5, allowed=horror)
     app.slider(key="years").set_value((1990, 1995)).run()
-    assert card_ids(app) and all("Horror" in genres[v] for v in card_ids(app))
-    assert all(1990 <= years[v] <= 1995 for v in card_ids(app))
+    shown = ranked(app)
+    assert shown == expected(engine, seed, k=5, allowed=horror & nineties)
+    genres, years = catalog.set_index("video_id")["genres"], catalog.set_index("video_id")["year"]
+    assert shown and all("Horror" in genres[v] and 1990 <= years[v] <= 1995 for v in shown)
 
 
-def test_new_viewer_and_real_user(app):
+def test_new_viewer_and_real_user(app, engine, built_config):
     app.selectbox(key="viewer_choice").select("__new__").run()
-    assert viewer(app).ratings == {} and len(card_ids(app)) == 10
+    assert viewer(app).ratings == {}
+    assert ranked(app) == expected(engine, {}) and len(card_ids(app)) == 10
     app.selectbox(key="viewer_choice").select("__movielens__").run()
     app.number_input(key="movielens_user").set_value(196).run()
-    assert viewer(app).key == "196" and len(viewer(app).ratings) == 39
+    ratings = load_artifacts(built_config).dataset.ratings
+    mine = ratings[ratings["user_id"] == 196]
+    real = {int(v): float(s) for v, s in zip(mine["video_id"], mine["rating"])}
+    assert len(real) == 39  # MovieLens 100K's user 196
+    assert viewer(app).key == "196" and viewer(app).ratings == real
+    assert ranked(app) == expected(engine, real)
     assert not app.exception
 
 
@@ -101,7 +196,7 @@ def test_every_view_renders(app, view):
         assert len(app.get("plotly_chart")) >= 2
 
 
-def test_evaluation_view_shows_the_saved_results(app):
+def test_evaluation_view_renders_the_committed_results(app):
     app.segmented_control(key="view").set_value("Evaluation").run()
     assert not app.exception and not errors(app) and not app.warning
     assert len(app.dataframe) >= 5  # A, B, C, tags; latency; scale
@@ -110,6 +205,69 @@ def test_evaluation_view_shows_the_saved_results(app):
     assert "python -m vidrec eval --sweep" in captions and "Protocol A" in captions
     hybrid = app.dataframe[0].value.set_index("method").loc["hybrid"]
     assert float(hybrid["nDCG@10"]) > 0.4 and hybrid["RMSE"] != "–"
+
+
+def shown_as(value) -> str:
+    """How a results table prints a number: about three significant digits, '–' for a gap."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    size = abs(value)
+    return f"{value:,.{0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3}f}"
+
+
+@pytest.fixture
+def tiny_results(tiny_config, tmp_path, monkeypatch):
+    """A real protocol A (with a 3-point α sweep) and B run on the tiny catalog, saved with the
+    results writer into a temp folder that the app's Evaluation view then reads."""
+    rows = evaluate(tiny_config, alphas=(0.0, 0.5, 1.0), baselines=False)
+    arts = load_artifacts(tiny_config)
+    predict = vidrec_predictor(arts.dataset, tiny_config)
+    rows.append(cross_validate("hybrid", predict, arts.dataset.ratings, folds=2))
+    folder = tmp_path / "results"
+    results.save("eval", rows, "pytest tiny eval", tiny_config, folder=folder)
+    monkeypatch.setattr(results, "RESULTS", folder)
+    return rows, json.loads((folder / "eval.json").read_text("utf-8"))
+
+
+def array_of(data) -> np.ndarray:
+    """A plotly figure's array as sent to the browser: a list, or typed bytes in base64."""
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
+    return np.asarray(data)
+
+
+A_COLUMNS = {"nDCG@10": "ndcg@10", "P@10": "precision@10", "R@10": "recall@10",
+             "MAP@10": "map@10", "coverage": "coverage", "diversity": "diversity",
+             "RMSE": "rmse", "fit s": "fit_seconds"}  # fmt: skip
+B_COLUMNS = {"RMSE": "rmse", "MAE": "mae", "fit s / fold": "fit_seconds"}
+
+
+def test_evaluation_view_shows_the_numbers_the_code_computes(app, tiny_results):
+    rows, doc = tiny_results
+    app.segmented_control(key="view").set_value("Evaluation").run()
+    assert not app.exception and not errors(app) and not app.warning
+    a_rows = [r for r in rows if r["protocol"].startswith("A") and "α=" not in r["method"]]
+    b_rows = [r for r in rows if r["protocol"].startswith("B")]
+    assert len(app.dataframe) == 3  # A, B, C; no tag rows, and bench and scale never ran here
+    table_a, table_b, table_c = (d.value for d in app.dataframe)
+    assert table_a["method"].tolist() == [r["method"] for r in a_rows]
+    for (_, shown), row in zip(table_a.iterrows(), a_rows):
+        for header, key in A_COLUMNS.items():
+            assert shown[header] == shown_as(row.get(key)), (row["method"], header)
+    hybrid = next(r for r in a_rows if r["method"] == "hybrid")
+    assert table_a.set_index("method").loc["hybrid", "nDCG@10"] == f"{hybrid['ndcg@10']:.3f}"
+    assert table_b["method"].tolist() == ["hybrid"]
+    for header, key in B_COLUMNS.items():
+        assert table_b.iloc[0][header] == shown_as(b_rows[0][key])
+    assert table_c.empty
+    sweep = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]  # nDCG@10 by α
+    points = {r["alpha"]: r["ndcg@10"] for r in rows if "α=" in r["method"]}
+    assert array_of(sweep["x"]).tolist() == [0.0, 0.5, 1.0]
+    assert array_of(sweep["y"]).tolist() == [points[a] for a in (0.0, 0.5, 1.0)]
+    captions = " ".join(c.value for c in app.caption)
+    assert f"Generated {doc['generated']}" in captions and "pytest tiny eval" in captions
+    assert sum("No saved latencies yet" in i.value or "No scale run yet" in i.value
+               for i in app.info) == 2  # fmt: skip
 
 
 def test_token_attention_controls(app):
@@ -159,9 +317,11 @@ def test_bad_new_video_shows_a_message_not_a_traceback(app):
     assert any("needs a title" in e for e in errors(app))
 
 
-def test_reset_restores_the_seed(app):
-    seed = dict(viewer(app).seed)
-    app.feedback(key=f"stars_{card_ids(app)[0]}").set_value(4).run()
+def test_reset_restores_exactly_the_seed(app, engine, built_config):
+    seed = seed_of(engine, PERSONAS[0]["id"])
+    app.feedback(key=f"stars_{ranked(app)[0]}").set_value(4).run()
+    app.button(key=f"unrate_{next(iter(seed))}").click().run()
     assert viewer(app).ratings != seed
     app.button(key="reset_viewer").click().run()
-    assert viewer(app).ratings == seed
+    assert viewer(app).ratings == seed and saved_ratings(built_config, app) == seed
+    assert ranked(app) == expected(engine, seed)

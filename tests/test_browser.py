@@ -1,20 +1,29 @@
 """Real browser: Debian's Chromium drives `streamlit run app.py` through the main flow."""
 
 import re
-import shutil
 
 import pytest
-from browser import CHROMIUM, CHROMIUM_ARGS, settle, shot, streamlit_server
+from browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    as_laid_out,
+    built_config_with_chromium,
+    card_ids,
+    settle,
+    shot,
+    streamlit_server,
+    viewer_id,
+)
 from playwright.sync_api import sync_playwright
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None and not __import__("os").environ.get("CI"),
-    reason="Chromium is not installed (CI installs it and never skips)",
-)
+from vidrec.artifacts import load_recommender
+from vidrec.store import ViewerStore
+from vidrec.ui.loader import STORE_FILE
 
 
 @pytest.fixture(scope="module")
-def browser_page(built_config):
+def browser_page(request):
+    built_config = built_config_with_chromium(request)
     with streamlit_server(built_config.home) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 1600})
@@ -26,11 +35,15 @@ def browser_page(built_config):
         browser.close()
 
 
-def card_ids(page):
-    classes = page.locator("[class*='st-key-card_']").evaluate_all(
-        "els => els.map(e => e.className)"
-    )
-    return [int(re.search(r"st-key-card_(\d+)", c).group(1)) for c in classes]
+@pytest.fixture(scope="module")
+def home(request):
+    return built_config_with_chromium(request).home
+
+
+@pytest.fixture(scope="module")
+def engine(request):
+    """The engine loaded afresh from disk: what the server's lists must equal."""
+    return load_recommender(built_config_with_chromium(request))
 
 
 def no_errors(page):
@@ -44,21 +57,32 @@ def choose(page, key, option):
     settle(page)
 
 
-def test_main_flow(browser_page):
+def shown_viewer(page, home):
+    """The viewer behind the page as the server saved it (seed and current ratings)."""
+    return ViewerStore(home / STORE_FILE).load(viewer_id(page))
+
+
+def test_main_flow(browser_page, engine, home):
     page = browser_page
     assert len(card_ids(page)) == 10
     shot(page, "01_opened")
 
     choose(page, "viewer_choice", "Horror hound")
     assert page.get_by_text("Recommended for Horror hound").is_visible()
+    saved = shown_viewer(page, home)
+    assert saved.key == "horror-hound" and saved.ratings == saved.seed
     before = card_ids(page)
+    assert before == as_laid_out(engine.recommend(saved.seed, k=10)["video_id"].tolist())
     shot(page, "02_persona")
 
-    first = before[0]
+    first = before[0]  # rank 1
     page.locator(f".st-key-card_{first} [data-testid='stFeedback'] button").nth(4).click()
     settle(page)
+    mine = {**saved.seed, first: 5.0}
+    assert shown_viewer(page, home).ratings == mine  # exactly the 5★ just given
     after = card_ids(page)
-    assert first not in after and after != before
+    assert first not in after
+    assert after == as_laid_out(engine.recommend(mine, k=10)["video_id"].tolist())
     assert page.get_by_text(re.compile(r"^(NEW|↑\d+|↓\d+)$")).count() >= 1  # what moved
     shot(page, "03_rated")
     no_errors(page)

@@ -1,36 +1,32 @@
-"""Eight browser tabs rate at once on one server: no errors, no leaks, server time per rerun.
+"""Eight browser tabs rate at once on one server: no errors, no leaks, each its own list.
 
 VIDREC_CONCURRENT_RATINGS (default 5) sets the ratings per tab; the p50/p95 server time of
 every rerun is printed (run with -s): 20 gives the issue's 8 viewers x 20 ratings measurement.
+The times are measured, never a pass criterion (wall-clock speed belongs in the benchmarks).
 """
 
 import os
 import re
-import shutil
-import urllib.parse
 
 import numpy as np
-import pytest
-from browser import CHROMIUM, CHROMIUM_ARGS, settle, streamlit_server
+from browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    as_laid_out,
+    built_config_with_chromium,
+    card_ids,
+    settle,
+    streamlit_server,
+    viewer_id,
+)
 from playwright.sync_api import sync_playwright
 
 from vidrec.artifacts import load_recommender
 from vidrec.store import ViewerStore
 from vidrec.ui.loader import STORE_FILE
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None and not os.environ.get("CI"),
-    reason="Chromium is not installed (CI installs it and never skips)",
-)
 TABS = 8
 RATINGS = int(os.environ.get("VIDREC_CONCURRENT_RATINGS", "5"))
-
-
-def cards(page) -> list[int]:
-    classes = page.locator("[class*='st-key-card_']").evaluate_all(
-        "els => els.map(e => e.className)"
-    )
-    return [int(re.search(r"st-key-card_(\d+)", c).group(1)) for c in classes]
 
 
 def server_ms(page) -> float:
@@ -38,7 +34,8 @@ def server_ms(page) -> float:
     return float(re.search(r"(\d+) ms", text).group(1))
 
 
-def test_eight_tabs_rating_at_once(built_config):
+def test_eight_tabs_rating_at_once(request):
+    built_config = built_config_with_chromium(request)
     made = [{} for _ in range(TABS)]
     times, errors = [], []
     with streamlit_server(built_config.home) as url, sync_playwright() as p:
@@ -52,7 +49,7 @@ def test_eight_tabs_rating_at_once(built_config):
         for step in range(RATINGS):
             clicked = []
             for i, page in enumerate(pages):  # every click first: the reruns overlap
-                video = cards(page)[(i + step) % 10]
+                video = card_ids(page)[(i + step) % 10]
                 stars = (i + step) % 5
                 page.locator(f".st-key-card_{video} [data-testid='stFeedback'] button").nth(
                     stars
@@ -66,10 +63,8 @@ def test_eight_tabs_rating_at_once(built_config):
                 times.append(server_ms(page))
                 errors += page.locator("[data-testid='stException']").all_inner_texts()
                 errors += page.locator("[data-testid='stAlertContentError']").all_inner_texts()
-        ids = [
-            urllib.parse.parse_qs(urllib.parse.urlsplit(pg.url).query)["viewer"][0] for pg in pages
-        ]
-        shown = [cards(page) for page in pages]
+        ids = [viewer_id(page) for page in pages]
+        shown = [card_ids(page) for page in pages]
         browser.close()
     print(f"\n{TABS} tabs x {RATINGS} ratings: server time per rerun "
           f"p50 {np.percentile(times, 50):.0f} ms, p95 {np.percentile(times, 95):.0f} ms, "
@@ -77,9 +72,9 @@ def test_eight_tabs_rating_at_once(built_config):
     assert errors == []
     store = ViewerStore(built_config.home / STORE_FILE)
     rec = load_recommender(built_config)  # a fresh copy from disk: what the server must match
-    for viewer_id, mine, on_screen in zip(ids, made, shown):
-        saved = store.load(viewer_id)
+    for saved_id, mine, on_screen in zip(ids, made, shown):
+        saved = store.load(saved_id)
         assert saved.ratings == {**saved.seed, **mine}  # its own ratings, nobody else's
         ranked = rec.recommend(saved.ratings, k=10)["video_id"].tolist()
-        assert on_screen == ranked[0::2] + ranked[1::2]  # two columns: odd ranks, then even
+        assert on_screen == as_laid_out(ranked)
     assert len(set(ids)) == TABS and len({tuple(s) for s in shown}) > TABS // 2

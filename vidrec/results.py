@@ -64,8 +64,9 @@ def run_eval(
     return rows
 
 
-def save(kind: str, rows: list[dict], command: str, config: Config, folder: Path = RESULTS):
+def save(kind: str, rows: list[dict], command: str, config: Config, folder: Path | None = None):
     """Write ``<kind>.json`` (rows + when, how, on what) atomically; returns its path."""
+    folder = folder or RESULTS  # read at call time, so one setting moves every reader
     folder.mkdir(parents=True, exist_ok=True)
     doc = {
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -82,9 +83,9 @@ def save(kind: str, rows: list[dict], command: str, config: Config, folder: Path
     return path
 
 
-def load(kind: str, folder: Path = RESULTS) -> dict | None:
+def load(kind: str, folder: Path | None = None) -> dict | None:
     """A saved results document, or None when it was never generated; damaged files raise."""
-    path = folder / f"{kind}.json"
+    path = (folder or RESULTS) / f"{kind}.json"
     if not path.exists():
         return None
     try:
