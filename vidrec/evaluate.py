@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -67,26 +68,40 @@ def beyond_accuracy(top: dict[int, list[int]], rec: HybridRecommender) -> dict:
     }
 
 
-def evaluate(
-    config: Config,
-    alphas: Iterable[float] = (),
-    baselines: bool = True,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> list[dict]:
-    """Protocol A rows: popularity, content, MF, the hybrid, an α sweep and implicit's models."""
-    say = progress or (lambda s, d, n: None)
-    arts = load_artifacts(config, progress=say)
+@dataclass
+class SplitModels:
+    """Protocol A's split and the models fitted on its training part, shared by every method."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    split: Dataset  # the catalog with only the training ratings
+    recs: dict[float, HybridRecommender]  # keyed by item-item weight: 0, 1 and the configured one
+    fit_seconds: float
+
+    @property
+    def relevant(self) -> dict[int, set[int]]:
+        """Each test user's held-out videos: what a perfect top-k would hold."""
+        return {u: set(g) for u, g in self.test.groupby("user_id")["video_id"]}
+
+    @property
+    def history(self) -> dict[int, dict[int, float]]:
+        """Each user's training ratings, folded in as the app folds in a viewer."""
+        return {u: dict(zip(g["video_id"], g["rating"])) for u, g in self.train.groupby("user_id")}
+
+
+def fit_split(arts, config: Config, say=None) -> SplitModels:
+    """Split the ratings 75/25 by item and fit MF and item-item on the 75%."""
+    say = say or (lambda s, d, n: None)
     train, test = stratified_split(arts.dataset.ratings, seed=config.seed)
     split = Dataset(arts.dataset.name, arts.dataset.catalog, train, arts.dataset.users)
     t = time.perf_counter()
     mf = train_mf(split, config, lambda e, n, h: say("Training on the 75% split", e, n))
     item_item = train_item_item(split, config)
     fit_seconds = time.perf_counter() - t
-    catalog = arts.dataset.catalog
-    counts = rating_counts(catalog, train)
+    counts = rating_counts(arts.dataset.catalog, train)
     recs = {
         w: HybridRecommender(
-            catalog,
+            arts.dataset.catalog,
             arts.embeddings,
             arts.index,
             mf,
@@ -97,21 +112,34 @@ def evaluate(
         )
         for w in {0.0, 1.0, config.item_item_weight}
     }
+    return SplitModels(train, test, split, recs, fit_seconds)
+
+
+def evaluate(
+    config: Config,
+    alphas: Iterable[float] = (),
+    baselines: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[dict]:
+    """Protocol A rows: popularity, content, MF, the hybrid, an α sweep and implicit's models."""
+    say = progress or (lambda s, d, n: None)
+    arts = load_artifacts(config, progress=say)
+    fitted = fit_split(arts, config, say)
+    recs, train, test = fitted.recs, fitted.train, fitted.test
     rec = recs[config.item_item_weight]
-    relevant = {u: set(g) for u, g in test.groupby("user_id")["video_id"]}
-    history = {u: dict(zip(g["video_id"], g["rating"])) for u, g in train.groupby("user_id")}
+    relevant, history = fitted.relevant, fitted.history
     rows = [_row("popularity", _popularity_top(rec, history, relevant), relevant, 0.0, rec)]
-    rows.append(_explicit_mf_row(split, config, rec, history, relevant, test))
+    rows.append(_explicit_mf_row(fitted.split, config, rec, history, relevant, test))
     w = config.item_item_weight
     methods = [("content", 1.0, w), ("mf", 0.0, 0.0), ("item-item", 0.0, 1.0)]
     methods += [("mf + item-item", 0.0, w), ("hybrid", config.alpha, w)]
     methods += [(f"hybrid α={a:g}", float(a), w) for a in alphas]
     for name, alpha, weight in methods:
-        top, seconds = _recommend_all(recs[weight], history, relevant, alpha, say, name)
-        row = _row(name, top, relevant, fit_seconds if name != "content" else 0.0, rec)
+        top, seconds = recommend_all(recs[weight], history, relevant, alpha, say, name)
+        row = _row(name, top, relevant, fitted.fit_seconds if name != "content" else 0.0, rec)
         row.update(alpha=alpha, seconds_per_user=seconds / max(len(relevant), 1))
         if name in ("mf", "hybrid"):
-            row.update(_rating_errors(rec, history, test))
+            row.update(rating_errors(rec, history, test))
         rows.append(row)
     if baselines:
         say("Fitting implicit's BPR and ALS", 0, 1)
@@ -158,11 +186,13 @@ def _explicit_mf_row(split: Dataset, config: Config, rec, history, relevant, tes
     explicit = HybridRecommender(
         rec.catalog, rec.embeddings, rec.index, mf, None, np.zeros(len(rec.video_ids)), config
     )
-    row.update(_rating_errors(explicit, history, test))
+    row.update(rating_errors(explicit, history, test))
     return row
 
 
-def _recommend_all(rec, history, relevant, alpha, say, name):
+def recommend_all(rec, history, relevant, alpha, say=None, name=""):
+    """Every user's top-K through the app's own fold-in + recommend path, and the seconds taken."""
+    say = say or (lambda s, d, n: None)
     top, t = {}, time.perf_counter()
     for i, user in enumerate(relevant):
         top[user] = rec.recommend(history.get(user, {}), k=K, alpha=alpha)["video_id"].tolist()
@@ -171,7 +201,7 @@ def _recommend_all(rec, history, relevant, alpha, say, name):
     return top, time.perf_counter() - t
 
 
-def _rating_errors(rec: HybridRecommender, history, test: pd.DataFrame) -> dict:
+def rating_errors(rec: HybridRecommender, history, test: pd.DataFrame) -> dict:
     """RMSE and MAE of predicted stars on the held-out ratings."""
     errors = []
     for user, group in test.groupby("user_id"):
