@@ -110,7 +110,7 @@ def _expanded(path: str | Path) -> Path:
     """A path with ~ expanded, or ConfigError (e.g. ~someone for a user this machine lacks)."""
     try:
         return Path(path).expanduser()
-    except RuntimeError:
+    except (RuntimeError, ValueError):  # unknown user; a NUL or lone surrogate in the name
         raise ConfigError(f"home {shown(str(path))}: cannot expand '~' on this machine") from None
 
 
