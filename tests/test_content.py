@@ -97,6 +97,23 @@ def test_head_average_and_rollout_on_a_hand_case():
     # layer 1: A + I = [[1, 1], [0, 2]], rows sum to 2 -> M1 = [[.5, .5], [0, 1]]
     # rollout = M1 @ M0 = [[.5*.875 + .5*.25, .5*.125 + .5*.75], [.25, .75]]
     np.testing.assert_allclose(two.rollout(), [[0.5625, 0.4375], [0.25, 0.75]], atol=1e-7)
+    assert one.rollout().dtype == two.rollout().dtype == np.float32  # for the plots, like weights
+
+
+def test_rollout_renormalises_rows_not_columns():
+    """Rows of A + I are divided by their own sums, whatever the attention rows add up to.
+
+    With row-stochastic A every row of A + I sums to 2, so dividing rows or columns agrees; a map
+    whose rows do not sum to 1 (here 1 and 0.5) tells the two apart.
+    """
+    att = TokenAttention(
+        tokens=["a", "b"],
+        weights=np.array([[[[0.75, 0.25], [0.25, 0.25]]]], dtype=np.float32),
+        hidden_norms=np.ones(2, dtype=np.float32),
+    )
+    # A + I = [[1.75, .25], [.25, 1.25]], row sums 2 and 1.5
+    # rows: [[.875, .125], [1/6, 5/6]]; columns would give [[.875, 1/6], [.125, 5/6]]
+    np.testing.assert_allclose(att.rollout(), [[0.875, 0.125], [1 / 6, 5 / 6]], atol=1e-7)
 
 
 def test_pooled_token_weights_are_hidden_norms_over_their_sum():
@@ -105,7 +122,9 @@ def test_pooled_token_weights_are_hidden_norms_over_their_sum():
         weights=np.full((1, 1, 3, 3), 1 / 3, dtype=np.float32),
         hidden_norms=np.array([2.0, 1.0, 1.0], dtype=np.float32),
     )
-    np.testing.assert_allclose(att.pooled_token_weights(), [0.5, 0.25, 0.25])
+    pooled = att.pooled_token_weights()
+    np.testing.assert_allclose(pooled, [0.5, 0.25, 0.25])
+    assert pooled.dtype == np.float32
 
 
 def test_empty_list_and_progress(encoder):

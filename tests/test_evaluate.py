@@ -1,6 +1,7 @@
 """Offline metrics with hand-computed answers, the split, and the eval commands on tiny data."""
 
 import math
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -95,6 +96,34 @@ def test_beyond_accuracy_coverage_and_intra_list_diversity():
     assert out["diversity"] == pytest.approx((1 + 0 + 2 / 3 + 0.4) / 4)
 
 
+def test_beyond_accuracy_diversity_skips_lists_too_short_to_have_a_pair():
+    """A one-video list has no pair to compare: it must not turn the mean into nan (0 / 0)."""
+    rec = _fake_rec([[1, 0], [0, 1], [0.6, 0.8]], [100, 101, 102])
+    top = {1: [100, 101], 2: [102], 3: []}  # only user 1 has a pair: orthogonal, diversity 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "invalid value in divide" from a 1 x 1 list either
+        out = beyond_accuracy(top, rec)
+    assert out["diversity"] == 1.0
+
+
+def test_beyond_accuracy_coverage_counts_videos_of_one_video_lists():
+    """Regression: the `len(ids) > 1` filter meant for diversity also dropped one-video lists
+    from coverage, so a video that only ever appeared alone in a list counted as never shown."""
+    rec = _fake_rec([[1, 0], [0, 1], [0.6, 0.8]], [100, 101, 102])
+    out = beyond_accuracy({1: [100, 101], 2: [102]}, rec)
+    assert out["coverage"] == 1.0  # all three videos were shown to someone
+
+
+@pytest.mark.parametrize("top, coverage", [({}, 0.0), ({1: [], 2: [100]}, 0.5)])
+def test_beyond_accuracy_with_no_list_of_two_has_nan_diversity(top, coverage):
+    rec = _fake_rec([[1, 0], [0, 1]], [100, 101])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Mean of empty slice" RuntimeWarning
+        out = beyond_accuracy(top, rec)
+    assert out["coverage"] == coverage and type(out["coverage"]) is float
+    assert math.isnan(out["diversity"]) and type(out["diversity"]) is float
+
+
 def test_stratified_split_keeps_three_quarters_of_each_video():
     ratings = pd.DataFrame(
         {"user_id": np.arange(400), "video_id": np.repeat([1, 2, 3, 4], 100), "rating": 4.0}
@@ -104,6 +133,28 @@ def test_stratified_split_keeps_three_quarters_of_each_video():
     assert (test.groupby("video_id").size() == 25).all()
     again, _ = stratified_split(ratings, seed=42)
     assert train.equals(again)
+
+
+def test_stratified_split_defaults_draw_videos_in_sorted_order_from_seed_42():
+    """Known answer: videos are visited in sorted id order (not file order), each shuffled by one
+    permutation from default_rng(42), and the first round(0.75 n) of it go to train. Row order
+    inside each part is the file order, with a fresh 0..n-1 index and the same columns."""
+    videos = [9, 9, 4, 9, 4, 4, 9, 4, 9, 4, 9, 4, 9, 4, 9, 4]  # 9 appears first in the file
+    ratings = pd.DataFrame(
+        {"user_id": np.arange(16) + 100, "video_id": videos, "rating": np.arange(16) % 5 + 1.0}
+    )
+    rng = np.random.default_rng(42)
+    in_train = np.zeros(16, dtype=bool)
+    for video in (4, 9):  # sorted ids: 4 first although 9 comes first in the file
+        rows = np.flatnonzero(ratings["video_id"].to_numpy() == video)  # 8 rows each
+        in_train[rng.permutation(rows)[:6]] = True  # round(0.75 * 8) = 6
+    expected_train = ratings[in_train].reset_index(drop=True)
+    expected_test = ratings[~in_train].reset_index(drop=True)
+    train, test = stratified_split(ratings)  # defaults: ratio 0.75, seed 42
+    pd.testing.assert_frame_equal(train, expected_train)  # columns, dtypes and RangeIndex too
+    pd.testing.assert_frame_equal(test, expected_test)
+    assert list(train.columns) == list(test.columns) == ["user_id", "video_id", "rating"]
+    assert train.index.equals(pd.RangeIndex(12)) and test.index.equals(pd.RangeIndex(4))
 
 
 def test_eval_protocols_run_on_a_tiny_catalog(tiny_config):

@@ -54,10 +54,10 @@ def ranking_metrics(top: dict[int, list[int]], relevant: dict[int, set[int]], k:
 
 def beyond_accuracy(top: dict[int, list[int]], rec: HybridRecommender) -> dict:
     """Catalog coverage (share of videos in any list) and intra-list diversity (1 − mean cosine)."""
-    lists = [rec.rows_of(ids) for ids in top.values() if len(ids) > 1]
+    lists = [rec.rows_of(ids) for ids in top.values() if len(ids)]
     shown = np.unique(np.concatenate(lists)) if lists else np.array([])
     ild = []
-    for rows in lists:
+    for rows in (rows for rows in lists if len(rows) > 1):  # diversity needs a pair
         emb = rec.embeddings[rows]  # (k, dim) unit rows
         sims = emb @ emb.T
         n = len(rows)
