@@ -17,8 +17,12 @@ def test_predict_maps_embedding_plus_one_through_the_weights():
     assert factors.dtype == bias.dtype == np.float32
     one_f, one_b = mapped.predict(np.array([1.0, 1.0]))  # a single (dim,) embedding
     assert one_f.shape == (1, 2) and one_b.shape == (1,)
-    with pytest.raises(DataError, match="expected 2-d embeddings, got 3"):
+    with pytest.raises(DataError, match="^expected 2-d embeddings, got 3$"):
         mapped.predict(np.ones((1, 3)))
+    # a non-square map: 2-d embeddings to one factor and a bias
+    narrow = ContentToCollab(np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]))
+    with pytest.raises(DataError, match="^expected 2-d embeddings, got 4$"):
+        narrow.predict(np.ones((2, 4)))
 
 
 def test_exactly_linear_data_is_recovered_with_a_tiny_reg():
@@ -50,25 +54,84 @@ def test_count_weighting_and_unrated_videos_on_a_hand_case():
     np.testing.assert_allclose(mapped.weights[:, 2], [27 / 17, 18 / 17], rtol=1e-5)
 
 
-@pytest.mark.parametrize("reg", [1e-9, 1.0])
+def independent_fit(emb, factors, bias, counts, reg):
+    """The map written out: augmented least squares (rows scaled by √w, w = c/(c + 10), unrated
+    films dropped; one √reg row per slope and √1e-6 for the intercept), then the factor columns
+    scaled so the w-weighted mean predicted factor norm equals the w-weighted mean real one; the
+    bias column is not scaled. All in float64, whatever the input precision."""
+    rated = counts > 0
+    c = counts[rated].astype(np.float64)
+    w = c / (c + 10)
+    x = np.hstack([np.asarray(emb, np.float64)[rated], np.ones((rated.sum(), 1))])
+    y = np.hstack(
+        [np.asarray(factors, np.float64)[rated], np.asarray(bias, np.float64)[rated, None]]
+    )
+    k = x.shape[1]
+    guard = np.sqrt(np.diag([reg] * (k - 1) + [1e-6]))
+    A = np.vstack([np.sqrt(w)[:, None] * x, guard])
+    b = np.vstack([np.sqrt(w)[:, None] * y, np.zeros((k, y.shape[1]))])
+    ridge = np.linalg.lstsq(A, b, rcond=None)[0]  # (k, d + 1)
+    fitted = x @ ridge[:, :-1]
+    real_norm = (w * np.sqrt((y[:, :-1] ** 2).sum(1))).sum()
+    scale = real_norm / (w * np.sqrt((fitted**2).sum(1))).sum()
+    return np.hstack([ridge[:, :-1] * scale, ridge[:, -1:]]), scale
+
+
+@pytest.mark.parametrize("reg", [1e-9, 1.0, None])
 def test_fit_is_the_weighted_ridge_then_one_common_spread_factor(reg):
-    """Independent working: augmented least squares (rows scaled by √w, a √reg row shrinking
-    the slope only), then the factor columns scaled so the w-weighted mean predicted factor norm
-    equals the w-weighted mean real one; the bias column is not scaled."""
-    w = np.array([0.5, 0.5, 0.75])  # unrated film dropped
-    x = np.array([[-1.0, 1.0], [0.0, 1.0], [1.0, 1.0]])
-    y = np.hstack([FACTORS[:3], BIAS[:3, None]])
-    A = np.vstack([np.sqrt(w)[:, None] * x, [[np.sqrt(reg), 0.0]]])
-    b = np.vstack([np.sqrt(w)[:, None] * y, np.zeros((1, 3))])
-    ridge = np.linalg.lstsq(A, b, rcond=None)[0]  # (2, 3)
-    fitted = x @ ridge[:, :2]
-    scale = (w * np.linalg.norm(y[:, :2], axis=1)).sum() / (
-        w * np.linalg.norm(fitted, axis=1)
-    ).sum()
+    """reg None: the default, 3."""
+    want, scale = independent_fit(X, FACTORS, BIAS, COUNTS, 3.0 if reg is None else reg)
     assert abs(scale - 1) > 0.1  # the spread matching does change something here
-    want = np.hstack([ridge[:, :2] * scale, ridge[:, 2:]])
-    mapped = fit_content_map(X, FACTORS, BIAS, COUNTS, reg=reg)
-    np.testing.assert_allclose(mapped.weights, want, rtol=1e-5, atol=1e-6)
+    kwargs = {} if reg is None else {"reg": reg}
+    mapped = fit_content_map(X, FACTORS, BIAS, COUNTS, **kwargs)
+    np.testing.assert_allclose(mapped.weights, want, rtol=1e-9, atol=1e-12)
+
+
+# Two embedding dimensions, so the slope penalties and the unshrunk intercept are different
+# cells of the penalty matrix; one film has a single rating (it counts, w = 1/11) and one none.
+EMB2 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.5], [0.5, -2.0], [9.0, 9.0]])
+FACTORS2 = np.array([[1.0, 2.0], [-1.0, 0.5], [0.3, 0.3], [2.0, -1.0], [0.0, 1.5], [40.0, 40.0]])
+BIAS2 = np.array([0.5, -0.5, 1.0, 2.0, -1.0, 50.0])
+COUNTS2 = np.array([1, 4, 10, 20, 7, 0])
+
+
+@pytest.mark.parametrize("reg", [0.5, 3.0])
+def test_two_dimensional_embeddings_shrink_the_slopes_but_not_the_intercept(reg):
+    want, _ = independent_fit(EMB2, FACTORS2, BIAS2, COUNTS2, reg)
+    mapped = fit_content_map(EMB2, FACTORS2, BIAS2, COUNTS2, reg=reg)
+    np.testing.assert_allclose(mapped.weights, want, rtol=1e-9, atol=1e-12)
+
+
+def test_float32_inputs_are_fitted_in_float64():
+    """Factors and biases come from the model as float32; norms and solves run in float64."""
+    f32 = [a.astype(np.float32) for a in (EMB2, FACTORS2, BIAS2)]
+    want, _ = independent_fit(*f32, COUNTS2, 3.0)
+    mapped = fit_content_map(*f32, COUNTS2)
+    assert mapped.weights.dtype == np.float64
+    np.testing.assert_allclose(mapped.weights, want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.skipif(
+    np.finfo(np.longdouble).eps == np.finfo(np.float64).eps, reason="longdouble is double here"
+)
+def test_extended_precision_embeddings_are_cast_to_float64():
+    want, _ = independent_fit(EMB2, FACTORS2, BIAS2, COUNTS2, 3.0)
+    mapped = fit_content_map(EMB2.astype(np.longdouble), FACTORS2, BIAS2, COUNTS2)
+    np.testing.assert_allclose(mapped.weights, want, rtol=1e-9, atol=1e-12)
+    # x₁·2⁶⁰ − x₂·2⁶⁰ with x₁ = 1 + 2⁻⁶⁰, x₂ = 1: 0 in float64 (x₁ rounds to 1), 1 in longdouble
+    big = 2.0**60
+    mapped = ContentToCollab(np.array([[big, 0.0], [-big, 0.0], [0.0, 0.0]]))
+    x = np.array([np.longdouble(1) + np.longdouble(2) ** -60, np.longdouble(1)])
+    assert x[0] != 1
+    factors, _ = mapped.predict(x)
+    assert factors[0, 0] == 0.0
+
+
+def test_two_rated_videos_are_enough():
+    # two films, x = −1 and 0 (weights 1/2 and 3/4), both with bias target 0
+    mapped = fit_content_map(X, FACTORS, BIAS, np.array([10, 30, 0, 0]), reg=1e-9)
+    factors, bias = mapped.predict(np.array([[-1.0], [0.0]]))
+    np.testing.assert_allclose(bias, [0.0, 0.0], atol=1e-6)
 
 
 def test_match_spread_scales_factor_columns_to_the_real_weighted_norm():
@@ -82,6 +145,21 @@ def test_match_spread_scales_factor_columns_to_the_real_weighted_norm():
     assert weights[0, 0] == 3.0  # the input is not changed in place
 
 
+def test_match_spread_scales_up_predicted_norms_below_one():
+    """Ridge on a strong reg predicts tiny factors; they are scaled up all the same (the 1e-9
+    floor only guards a zero norm)."""
+    x = np.array([[1.0, 1.0], [2.0, 1.0]])
+    weights = np.array([[0.03, 0.04, 0.5], [0.0, 0.0, -1.0]])
+    # predicted norms 0.05 and 0.1: (0.15 + 0.1)/4 = 0.0625; real 15 as above: factor 240
+    y = np.array([[0.0, 10.0, 7.0], [30.0, 0.0, -7.0]])
+    scaled = _match_spread(weights, x, y, np.array([3.0, 1.0]))
+    np.testing.assert_allclose(scaled, [[7.2, 9.6, 0.5], [0.0, 0.0, -1.0]], rtol=1e-12)
+    flat = _match_spread(np.array([[0.0, 0.0, 0.5], [0.0, 0.0, -1.0]]), x, y, np.ones(2))
+    np.testing.assert_array_equal(flat, [[0.0, 0.0, 0.5], [0.0, 0.0, -1.0]])  # no 0/0
+
+
 def test_fewer_than_two_rated_videos_is_an_error():
-    with pytest.raises(DataError, match="at least two rated videos"):
+    with pytest.raises(
+        DataError, match="^the content→collaborative map needs at least two rated videos$"
+    ):
         fit_content_map(X, FACTORS, BIAS, np.array([0, 0, 5, 0]))

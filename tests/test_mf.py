@@ -1,8 +1,11 @@
 """BiasedMF: hand-worked solves and metrics, planted data, fold-in agreement, persistence."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from vidrec.errors import DataError
 from vidrec.mf import BiasedMF, MFParams, UserVector, _ndcg_at_10, _sparse
@@ -381,3 +384,67 @@ def test_save_load_restores_every_field(tmp_path):
     assert torch.equal(back.user_factors, mf.user_factors)
     # the Gram of the loaded factors is rebuilt, so fold-in works straight after load
     assert torch.equal(back._gram, torch.tensor(V4.T @ V4))
+
+
+def test_validation_rmse_multiplies_taste_by_the_item_factors():
+    """Mid-scale predictions (no clipping) on an item whose factors are not 0 or 1."""
+    mf = hand_model(4)
+    users, items = np.nonzero(R)
+    val = (np.array([0, 1]), np.array([3, 2]), np.array([3.0, 4.0]))
+    got = mf._validate(_sparse(users, items, R[users, items], 3, 4), val, epoch=0)
+    _, taste, bias = hand_user_step()
+    u, i, r = val
+    pred = MU + bias[u] + B4[i] + (taste[u] * V4[i]).sum(1)
+    assert pred.min() > 1 and pred.max() < 5 and taste[0, 0] != 0
+    assert got["rmse"] == pytest.approx(np.sqrt(((pred - r) ** 2).mean()), rel=1e-9)
+
+
+def test_rows_given_as_floats_index_like_integers():
+    """Rows from a float column (e.g. a DataFrame with NaN-free floats) still index items."""
+    mf = hand_model()
+    uv = mf.fold_in(np.array([0.0, 2.0]), np.array([5.0, 3.0]))
+    np.testing.assert_allclose(uv.preference, [39 / 71, 12 / 71], rtol=1e-6)
+    high = UserVector(np.zeros(2, np.float32), np.array([1.0, -1.0], np.float32), 0.2, 1)
+    stars = mf.predict(high, np.array([1.0, 2.0]))
+    assert stars.dtype == np.float32
+    np.testing.assert_allclose(stars, [2.2, 3.7], rtol=1e-6)
+
+
+def test_preference_scores_are_float32_even_for_a_float64_vector():
+    mf = hand_model()  # v = (1,0), (0,1), (1,1)
+    user = UserVector(np.array([0.5, -0.25]), np.zeros(2), 0.0, 1)  # float64, e.g. by hand
+    scores = mf.preference_scores(user)
+    assert scores.dtype == np.float32
+    np.testing.assert_array_equal(scores, [0.5, -0.25, 0.25])
+    picked = mf.preference_scores(user, np.array([2, 0]))
+    assert picked.dtype == np.float32
+    np.testing.assert_array_equal(picked, [0.25, 0.5])
+
+
+def test_float_factors_are_cached_until_the_factors_change():
+    mf = hand_model()
+    first = mf.float_factors()
+    assert first.dtype == np.float32 and mf.float_factors() is first  # converted once
+    fresh = torch.tensor([[2.0, 2.0], [3.0, -1.0]], dtype=torch.float64)
+    assert fresh._version == mf.item_factors._version  # a new tensor, same version counter
+    mf.item_factors = fresh
+    np.testing.assert_array_equal(mf.float_factors(), [[2.0, 2.0], [3.0, -1.0]])
+    mf.item_factors[1, 0] = 7.0  # written in place: the version counter moves
+    np.testing.assert_array_equal(mf.float_factors(), [[2.0, 2.0], [7.0, -1.0]])
+    assert mf.float_factors() is mf.float_factors()
+
+
+def test_from_item_side_and_load_hold_double_precision(tmp_path):
+    """Item sides built in float32 (an embedding map, a shrunk file) are widened to float64, the
+    precision fold-in solves need to match training."""
+    f32 = torch.tensor(V4[:3], dtype=torch.float32), torch.tensor(B4[:3], dtype=torch.float32)
+    mf = BiasedMF.from_item_side(HAND, *f32, MU)
+    assert mf.item_factors.dtype == mf.item_bias.dtype == torch.float64
+    path = tmp_path / "mf32.safetensors"
+    tensors = {"item_factors": f32[0], "item_bias": f32[1], "user_factors": torch.ones(2, 2)}
+    meta = {"params": json.dumps(HAND.__dict__), "global_mean": "3.5", "history": "[]"}
+    save_file(tensors, str(path), metadata=meta)
+    back = BiasedMF.load(path)
+    for name in ("item_factors", "item_bias", "user_factors"):
+        assert getattr(back, name).dtype == torch.float64, name
+    assert torch.equal(back.item_factors, torch.tensor(V4[:3]))

@@ -13,7 +13,7 @@ import torch
 
 from vidrec.config import Config
 from vidrec.errors import DataError, UnknownVideoError
-from vidrec.index import VideoIndex
+from vidrec.index import MaxInnerProductIndex, VideoIndex
 from vidrec.itemitem import ItemItem
 from vidrec.mf import BiasedMF, MFParams
 from vidrec.recommender import HybridRecommender
@@ -208,12 +208,12 @@ THREE_RATED = {101: 5.0, 102: 1.0, 103: 4.0}  # rated rows are e1, e2, e3: simil
 SQRT5 = np.sqrt(5.0)
 
 
-def make_hand(**config_changes):
+def make_hand(encoder=None, counts=HAND_COUNTS, ids=HAND_IDS, **config_changes):
     """The six-video recommender; config_changes override HAND_CONFIG."""
     emb = np.array(HAND_EMB, np.float32)
     catalog = pd.DataFrame(
         {
-            "video_id": HAND_IDS,
+            "video_id": ids,
             "title": HAND_TITLES,
             "year": pd.array([2000 + r for r in range(6)], dtype="Int64"),
             "genres": ["Sci-Fi", "Romance", "Drama", "Sci-Fi", "Romance", "Drama"],
@@ -224,9 +224,9 @@ def make_hand(**config_changes):
     )
     item_item = ItemItem(np.array(HAND_B, np.float32), reg=1.0)
     config = Config(**{**HAND_CONFIG, **config_changes})
-    index = VideoIndex.build(np.array(HAND_IDS), emb)
-    counts = np.array(HAND_COUNTS)
-    return HybridRecommender(catalog, emb, index, mf, None, counts, config, item_item=item_item)
+    index = VideoIndex.build(np.array(ids), emb)
+    counts = np.array(counts)
+    return HybridRecommender(catalog, emb, index, mf, encoder, counts, config, item_item=item_item)
 
 
 @pytest.fixture(scope="module")
@@ -428,3 +428,468 @@ def test_predicted_rating_is_the_folded_in_stars_head(hand):
     np.testing.assert_allclose(hand.predict(viewer, [102, 105, 106]), expected, atol=1e-5)
     got = hand.recommend(viewer, k=3)
     np.testing.assert_allclose(by_id(got, "predicted_rating", [102, 105, 106]), expected, atol=1e-5)
+
+
+# ---- contracts of the public API: defaults, bounds, exact messages and frame shapes ----------
+RECOMMEND_COLUMNS = [
+    "video_id",
+    "title",
+    "year",
+    "genres",
+    "score",
+    "content_score",
+    "collab_score",
+    "popularity_score",
+    "predicted_rating",
+    "because_id",
+    "because_title",
+    "because_stars",
+    "reason",
+]
+HIT_COLUMNS = ["video_id", "title", "year", "genres", "similarity"]
+
+
+def test_default_list_lengths(rec):
+    """recommend, similar and search return 10 rows by default; popular returns 20."""
+    assert len(rec.recommend(SCIFI_FAN)) == 10
+    assert len(rec.similar(10)) == 10
+    assert len(rec.popular()) == 20
+    encoder = FakeEncoder(rec.embeddings[0])
+    searcher = HybridRecommender(
+        rec.catalog, rec.embeddings, rec.index, rec.mf, encoder, rec.rating_counts, rec.config
+    )
+    assert len(searcher.search("space")) == 10
+
+
+def test_k_bounds_are_inclusive(hand):
+    assert len(hand.recommend(SPACE_FAN, k=1)) == 1
+    assert hand.popular(1)["video_id"].tolist() == [105]
+    assert len(hand.popular(1000)) == 6 and len(hand.similar(101, k=1000)) == 5
+    with pytest.raises(DataError, match=r"^k must be a whole number from 1 to 1000, got 1001$"):
+        hand.popular(1001)
+
+
+def test_recommend_frame_columns_and_dtypes(hand):
+    got = hand.recommend(THREE_RATED, k=3)
+    assert got.columns.tolist() == RECOMMEND_COLUMNS
+    assert got.index.tolist() == [0, 1, 2]
+    assert got["title"].tolist() == ["Comet Kiss", "Moon Garden", "Sea Song"]
+    assert got["year"].tolist() == [2004, 2003, 2005]
+    for column in ["score", "content_score", "collab_score", "popularity_score"]:
+        assert got[column].dtype == np.float32, column
+    assert got["because_id"].dtype == np.int64 and got["because_stars"].dtype == np.float32
+    assert got["predicted_rating"].dtype == np.float32
+
+
+def test_a_profile_is_accepted_in_place_of_ratings(hand):
+    prof = hand.profile(SPACE_FAN)
+    assert prof.ratings == {101: 5.0, 102: 1.0}
+    assert prof.stars.dtype == np.float32 and prof.content.dtype == np.float32
+    pd.testing.assert_frame_equal(hand.recommend(prof, k=4), hand.recommend(SPACE_FAN, k=4))
+    np.testing.assert_allclose(hand.predict(prof, [103]), [3.25], atol=1e-5)
+
+
+def test_profile_content_of_a_weak_rating_is_still_a_unit_vector(hand):
+    # one 3★ rating pulls (3 - 2.5)·e1 = 0.5·e1: normalised to e1, not dropped as too small
+    np.testing.assert_allclose(hand.profile({101: 3.0}).content, [1.0, 0.0, 0.0], atol=1e-6)
+    empty = hand.profile({}).content
+    assert empty.dtype == np.float32 and not empty.any()
+
+
+def test_ratings_on_the_scale_ends_are_accepted(hand):
+    assert hand.check_ratings({101: 0.5, 102: 5}) == {101: 0.5, 102: 5.0}
+
+
+def test_bad_ratings_messages(hand):
+    with pytest.raises(DataError, match=r"^rating for video 101 is 7; stars go from 0\.5 to 5$"):
+        hand.check_ratings({101: 7})
+    # an unknown id does not stop the walk: the bad stars after it are still reported
+    with pytest.raises(DataError, match=r"^rating for video 101 is 9\.0; stars go"):
+        hand.check_ratings({1: 5.0, 101: 9.0})
+    with pytest.raises(UnknownVideoError) as caught:  # every unknown id, the first 10 shown
+        hand.check_ratings({**{v: 5.0 for v in range(1, 13)}, 101: 4.0})
+    assert str(caught.value) == "unknown video id(s): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+
+
+def test_knob_messages(hand):
+    with pytest.raises(DataError, match=r"^alpha must be a number from 0 to 1, got 1\.5$"):
+        hand.recommend(SPACE_FAN, alpha=1.5)
+    with pytest.raises(DataError, match=r"^diversity must be a number from 0 to 1, got -0\.1$"):
+        hand.recommend(SPACE_FAN, diversity=-0.1)
+    message = r"^the filter mask must be 6 booleans, one per video; got int64 of shape \(6,\)$"
+    with pytest.raises(DataError, match=message):
+        hand.recommend(SPACE_FAN, allowed=np.ones(6, np.int64))
+
+
+def test_rows_of_checks_ids(hand):
+    assert hand.rows_of([106, 101]).tolist() == [5, 0]
+    assert hand.rows_of([]).dtype == np.int64
+    assert hand.attention(SPACE_FAN, []).shape == (0, 2)
+    with pytest.raises(UnknownVideoError) as caught:
+        hand.rows_of([101, *range(1, 13)])
+    assert str(caught.value) == "unknown video id(s): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+    with pytest.raises(DataError, match=r"^video ids must be a flat list, got shape \(1, 2\)$"):
+        hand.rows_of([[101, 102]])
+    # a bool is not an id, even next to real ids (numpy would turn it into 1)
+    with pytest.raises(
+        DataError, match=r"^a video id must be a non-negative whole number, got True"
+    ):
+        hand.rows_of([True, 101])
+
+
+def test_constructor_rejects_models_of_another_catalog():
+    base = make_hand()
+    args = (base.catalog, base.embeddings, base.index, base.mf, None, HAND_COUNTS, base.config)
+    factors = np.array(HAND_FACTORS, np.float32)
+    with pytest.raises(DataError, match=r"^collab index has 5 rows, MF has 6$"):
+        HybridRecommender(*args, collab_index=MaxInnerProductIndex(factors[:5], nlist=1))
+    index = MaxInnerProductIndex(factors, nlist=1)
+    assert HybridRecommender(*args, collab_index=index).collab_index is index
+    # B's rows are what the check counts: 7 rows cannot belong to a 6-video MF
+    with pytest.raises(DataError, match=r"^item-item weights cover 7 videos$"):
+        HybridRecommender(*args, item_item=ItemItem(np.zeros((7, 6), np.float32), reg=1.0))
+
+
+def test_catalog_is_reindexed_and_ids_are_int64():
+    """A filtered catalog (index 10..15, int32 ids) is held as rows 0..5 with int64 ids."""
+    base = make_hand()
+    catalog = base.catalog.assign(video_id=base.catalog["video_id"].astype(np.int32))
+    catalog.index = range(10, 16)
+    rec = HybridRecommender(
+        catalog, base.embeddings, base.index, base.mf, None, HAND_COUNTS, base.config
+    )
+    assert rec.video_ids.dtype == np.int64 and rec.popularity.dtype == np.float32
+    assert rec.catalog.columns.tolist() == ["video_id", "title", "year", "genres"]
+    assert rec.catalog.index.tolist() == [0, 1, 2, 3, 4, 5]
+
+
+# ---- content and collaborative parts at their edges -----------------------------------------
+def test_new_viewer_attention_and_content_are_empty(hand):
+    got = hand.attention({}, [103, 104])
+    assert got.shape == (2, 0) and got.dtype == np.float32
+    content = hand.content_scores(hand.profile({}), np.array([2, 3]))
+    assert content.dtype == np.float32 and content.tolist() == [0.0, 0.0]
+
+
+def test_one_rating_gives_every_video_its_weight(hand):
+    # one rated video takes all the attention: content = stars - 2.5 = 1.5 everywhere
+    got = hand.content_scores(hand.profile({101: 4.0}), np.array([1, 2, 5]))
+    np.testing.assert_allclose(got, [1.5, 1.5, 1.5], atol=1e-6)
+
+
+def test_sharp_attention_subtracts_each_rows_own_max():
+    """Regression: a global max would underflow a row whose best logit is far below it."""
+    rec = make_hand(temperature=0.001)
+    # Star Cruiser's best logit is 1000, Moon Garden's 800: exp(800 - 1000) is 0 in float32
+    got = rec.attention(THREE_RATED, [101, 104])
+    np.testing.assert_allclose(got, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], atol=1e-6)
+
+
+def test_attention_is_float32_for_float64_embeddings():
+    base = make_hand()
+    emb = np.array(HAND_EMB, np.float64)
+    rec = HybridRecommender(base.catalog, emb, base.index, base.mf, None, HAND_COUNTS, base.config)
+    assert rec.attention(THREE_RATED, [104]).dtype == np.float32
+
+
+def test_a_single_candidate_scores_zero_in_every_part(hand):
+    """Each part is z-scored over the candidates: one candidate has no spread, so 0."""
+    ratings = {101: 5.0, 102: 1.0, 103: 4.0, 104: 2.0, 105: 3.0}
+    got = hand.recommend(ratings, k=3)
+    assert got["video_id"].tolist() == [106]
+    assert got[["score", "content_score", "collab_score", "popularity_score"]].eq(0).all().all()
+
+
+def test_no_candidates_give_an_empty_list(hand):
+    got = hand.recommend({}, k=3, allowed=np.zeros(6, bool))  # new viewer: MMR diversity 0.3
+    assert got.columns.tolist() == RECOMMEND_COLUMNS and len(got) == 0
+
+
+def test_empty_item_item_model_leaves_mf_alone():
+    rec = make_hand()
+    rec.item_item = ItemItem(np.zeros((0, 0), np.float32), reg=1.0)
+    got = rec.collab_scores(rec.profile(SPACE_FAN), np.array([2, 3, 4, 5]))
+    np.testing.assert_allclose(got, np.array([3.0, -1.0, 1.0, -3.0]) / SQRT5, atol=1e-5)
+
+
+def test_item_item_scores_zero_for_videos_added_after_it_was_built():
+    """B covers rows 0..4 only (row 5 added later): row 5 scores 0 in the item-item part."""
+    rec = make_hand()
+    rec.item_item = ItemItem(np.array(HAND_B, np.float32)[:5, :5], reg=1.0)
+    got = rec.collab_scores(rec.profile(SPACE_FAN), np.array([2, 3, 4, 5]))
+    pairs = np.array([0.2, 0.6, -0.2, 0.0])  # rows 0 + 1 of B on rows 2..4, then 0
+    z_pairs = (pairs - pairs.mean()) / pairs.std()
+    expected = 0.75 * np.array([3.0, -1.0, 1.0, -3.0]) / SQRT5 + 0.25 * z_pairs
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+# ---- popular, similar, search ------------------------------------------------------------------
+def test_popular_frame_and_ties_keep_catalog_order():
+    # 300 videos in 3 popularity levels: within a level, catalog order (stable sort)
+    n = 300
+    counts = np.array([7, 3, 15] * (n // 3))
+    rec = make_sized(n, counts=counts)
+    got = rec.popular(1000)
+    expected = sorted(range(n), key=lambda r: (-counts[r], r))
+    assert got["video_id"].tolist() == [1000 + r for r in expected]
+    assert got.columns.tolist() == ["video_id", "title", "year", "genres"]
+    assert got.index.tolist() == list(range(n))
+
+
+def test_similar_is_a_frame_of_cosines(hand):
+    got = hand.similar(101, k=2)  # Star Cruiser = e1: Comet Kiss 0.8, Moon Garden 0.6
+    assert got.columns.tolist() == HIT_COLUMNS and got.index.tolist() == [0, 1]
+    assert got["video_id"].tolist() == [105, 104]
+    assert got["similarity"].dtype == np.float32
+    np.testing.assert_allclose(got["similarity"], [0.8, 0.6], atol=1e-6)
+
+
+class FakeEncoder:
+    """encode_query returns a fixed vector and records the text it was given."""
+
+    def __init__(self, vector):
+        self.vector = np.array(vector, np.float32)
+        self.texts = []
+
+    def encode_query(self, text):
+        self.texts.append(text)
+        return self.vector
+
+
+def test_search_embeds_the_text_and_finds_the_nearest_videos():
+    encoder = FakeEncoder([0.0, 0.6, 0.8])  # = Sea Song's embedding
+    got = make_hand(encoder=encoder).search("ocean ballads", k=3)
+    assert encoder.texts == ["ocean ballads"]
+    # inner products: Sea Song 1, Deep Sea 0.8, Moon Garden 0.64, Paris Letters 0.6
+    assert got.columns.tolist() == HIT_COLUMNS and got.index.tolist() == [0, 1, 2]
+    assert got["video_id"].tolist() == [106, 103, 104]
+    np.testing.assert_allclose(got["similarity"], [1.0, 0.8, 0.64], atol=1e-6)
+    assert got["similarity"].dtype == np.float32
+
+
+def test_search_without_encoder_says_so(hand):
+    with pytest.raises(
+        DataError, match=r"^search needs the content encoder, which was not loaded$"
+    ):
+        hand.search("space")
+
+
+def make_sized(n, counts, emb=None, factors=None):
+    """n videos with ids 1000 + row, 3-d embeddings (default: all along e1), random MF."""
+    emb = np.tile([1.0, 0.0, 0.0], (n, 1)) if emb is None else np.asarray(emb)
+    emb = emb.astype(np.float32)
+    catalog = pd.DataFrame(
+        {
+            "video_id": 1000 + np.arange(n),
+            "title": [f"Video {r}" for r in range(n)],
+            "year": pd.array([2000] * n, dtype="Int64"),
+            "genres": ["Drama"] * n,
+        }
+    )
+    if factors is None:
+        factors = np.random.default_rng(0).normal(size=(n, 2))
+    factors = torch.tensor(np.asarray(factors, np.float64))
+    mf = BiasedMF.from_item_side(HAND_MF, factors, torch.zeros(n, dtype=factors.dtype), 3.0)
+    index = VideoIndex.build(catalog["video_id"].to_numpy(), emb)
+    return HybridRecommender(catalog, emb, index, mf, None, np.asarray(counts), Config())
+
+
+# ---- diversity re-ranking: the pool and the relevance scale --------------------------------
+def make_pool_catalog():
+    """130 videos ranked by popularity = row. Row 0 is e1; rows 100 and 105 are -e1 (the most
+    unlike it), row 115 is e3; every other row is g = (0.5, 0.866, 0): 0.5 like row 0."""
+    n = 130
+    emb = np.tile([0.5, np.sqrt(0.75), 0.0], (n, 1))
+    emb[0], emb[100], emb[105], emb[115] = [1, 0, 0], [-1, 0, 0], [-1, 0, 0], [0, 0, 1]
+    return make_sized(n, counts=n - np.arange(n), emb=emb)
+
+
+@pytest.mark.parametrize(
+    "k, expected_rows",
+    [
+        # pool = top max(10k, 100) = 100 rows: -e1 at row 100 is just outside. Diversity 1 picks
+        # the least similar: row 0, then g (0.5 < 1), then g again in rank order.
+        (10, list(range(10))),
+        # pool = 110 rows: -e1 (row 100) is picked 2nd; row 105 is -e1 again (similarity 1 to
+        # it), so g follows; row 115 (e3, similarity 0 to all picks) is outside the pool
+        (11, [0, 100, *range(1, 10)]),
+    ],
+)
+def test_diversity_picks_only_from_the_top_of_the_ranking(k, expected_rows):
+    rec = make_pool_catalog()
+    got = rec.recommend({}, k=k, diversity=1.0)
+    assert got["video_id"].tolist() == [1000 + r for r in expected_rows]
+
+
+def test_diversity_among_equal_scores_picks_the_least_similar():
+    """Equal popularity: every score is 0 and relevance is flat (1), so similarity decides."""
+    rec = make_hand(counts=[5] * 6)
+    allowed = np.isin(HAND_IDS, [103, 104, 105])  # Deep Sea e3, Moon Garden, Comet Kiss
+    # first Deep Sea (catalog order); similarity to it: Moon Garden 0.8, Comet Kiss 0
+    got = rec.recommend({}, k=3, allowed=allowed)
+    assert got["video_id"].tolist() == [103, 105, 104]
+
+
+def test_diversity_scale_does_not_depend_on_score_spread():
+    """Relevance is min-max scaled: a list with scores spread < 1 re-ranks like a wide one."""
+    got = make_hand(popularity_weight=0.2).recommend({}, k=6)  # spread 0.64
+    assert got["video_id"].tolist() == [105, 106, 101, 102, 103, 104]
+
+
+# ---- title look-up ---------------------------------------------------------------------------
+def with_titles(titles):
+    base = make_hand()
+    catalog = base.catalog.assign(title=titles)
+    return HybridRecommender(
+        catalog, base.embeddings, base.index, base.mf, None, HAND_COUNTS, base.config
+    )
+
+
+@pytest.fixture(scope="module")
+def titled():
+    return with_titles(["ALIEN", "Alien", "Aliens", "Heat", "The Heat", "C++ Rising"])
+
+
+def test_find_title_exact_then_case_then_literal_substring(titled):
+    assert titled.find_title("Alien") == 102  # exact beats the case-insensitive pair
+    assert titled.find_title("  Aliens ") == 103
+    assert titled.find_title("heat") == 104  # case-insensitive, unique; "The Heat" contains it
+    assert titled.find_title("c++") == 106  # literal, not a regular expression
+    assert titled.find_title("RISING") == 106
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("eat", "'eat' matches 2 titles, e.g. Heat [id 104]; The Heat [id 105]"),
+        ("  ", "no video titled ''."),  # empty matches nothing, not everything
+        ("zzzz", "no video titled 'zzzz'."),
+        ("\ud800", "no video titled '?'."),  # a lone surrogate is replaced, not an error
+        ("x" * 1000, "no video titled '" + "x" * 38 + "…."),
+        ("x" * 1001, "no video titled '" + "x" * 38 + "… (titles are shorter)"),
+    ],
+)
+def test_find_title_messages(titled, text, message):
+    with pytest.raises(UnknownVideoError) as caught:
+        titled.find_title(text)
+    assert str(caught.value) == message
+
+
+def test_find_title_suggests_close_titles(hand, rec):
+    # difflib ratio ≥ 0.5: Moon Garden 0.63, Deep Sea 0.5 (not Star Cruiser, 0.4)
+    with pytest.raises(UnknownVideoError) as caught:
+        hand.find_title("Moon Sea")
+    assert str(caught.value) == "no video titled 'Moon Sea'. Did you mean: Moon Garden; Deep Sea?"
+    with pytest.raises(UnknownVideoError) as caught:  # 7 titles are close: the best 5
+        rec.find_title("Flim 3 (1983)")
+    close = "Film 3 (1983); Film 43 (1983); Film 23 (1983); Film 53 (1993); Film 38 (1998)"
+    assert str(caught.value) == f"no video titled 'Flim 3 (1983)'. Did you mean: {close}?"
+
+
+def test_find_title_lists_the_first_8_of_many_matches(rec):
+    with pytest.raises(UnknownVideoError) as caught:
+        rec.find_title("Film 1")
+    films = "; ".join(
+        f"Film {i} ({1980 + i % 20}) [id {(i + 1) * 10}]" for i in [1, *range(10, 17)]
+    )
+    assert str(caught.value) == f"'Film 1' matches 11 titles, e.g. {films}"
+
+
+# ---- retrieval for large catalogs ------------------------------------------------------------
+def spy_searches(monkeypatch, rec):
+    """Record (query, k) of every content-index search the recommender makes."""
+    calls = []
+    search = rec.index.search
+
+    def spy(query, k, **kw):
+        calls.append((np.array(query), k))
+        return search(query, k, **kw)
+
+    monkeypatch.setattr(rec.index, "search", spy)
+    return calls
+
+
+def test_exact_scoring_up_to_the_limit_queries_no_index(monkeypatch):
+    rec = make_hand()
+    monkeypatch.setattr("vidrec.recommender.EXACT_SCORING_MAX", 4)  # SPACE_FAN leaves 4 unrated
+    calls = spy_searches(monkeypatch, rec)
+    assert len(rec.recommend(SPACE_FAN, k=4)) == 4
+    assert calls == []
+
+
+def test_retrieval_queries_the_interest_and_each_loved_video(monkeypatch):
+    rec = make_hand()
+    monkeypatch.setattr("vidrec.recommender.EXACT_SCORING_MAX", 0)
+    pools = []
+    candidates = rec._candidates
+    monkeypatch.setattr(rec, "_candidates", lambda p, n, a: pools.append(n) or candidates(p, n, a))
+    calls = spy_searches(monkeypatch, rec)
+    # weights 2.5, -1.5, 0.5, 0: loved = Star Cruiser (e1) and Deep Sea (e3), 2.5★ is neutral
+    viewer = {101: 5.0, 102: 1.0, 103: 3.0, 104: 2.5}
+    rec.recommend(viewer, k=11)  # pool n = max(200, 20·11) = 220, so n // 4 + 1 = 56 per query
+    interest = rec.profile(viewer).content
+    assert [k for _, k in calls] == [56, 56, 56] and pools == [220]
+    np.testing.assert_allclose(
+        np.stack([q for q, _ in calls]), [interest, HAND_EMB[0], HAND_EMB[2]]
+    )
+    calls.clear()
+    rec.recommend(viewer, k=10)  # n = 200 -> 51
+    assert [k for _, k in calls] == [51, 51, 51] and pools == [220, 200]
+    calls.clear()
+    rec.recommend({101: 2.5}, k=10)  # no interest vector, nothing loved: no content query
+    assert calls == []
+
+
+def test_retrieval_queries_at_most_the_20_latest_loved_videos(rec, monkeypatch):
+    monkeypatch.setattr("vidrec.recommender.EXACT_SCORING_MAX", 0)
+    calls = spy_searches(monkeypatch, rec)
+    loved = [10 * (r + 1) for r in range(22)]  # rows 0..21, all 5★
+    rec.recommend(dict.fromkeys(loved, 5.0), k=10)
+    assert len(calls) == 21  # the interest vector, then rows 2..21
+    np.testing.assert_allclose(np.stack([q for q, _ in calls[1:]]), rec.embeddings[2:22])
+
+
+def test_retrieval_candidates_by_hand(monkeypatch):
+    rec = make_hand()
+    monkeypatch.setattr("vidrec.recommender.EXACT_SCORING_MAX", 0)
+    # one neutral rating of Moon Garden (row 3, factors (1, -1)): no content query. Popular:
+    # the top n + 1 = 2 rows, Comet Kiss (row 4) and Star Cruiser (row 0). Collaborative:
+    # p = (VᵀV + I)⁻¹Vᵀ1 = (1, -1)/3, scores (1/3, -1/3, 0, 2/3, 1/3, 1/3): the top 1 is row 3,
+    # already rated. So the candidates are rows 0 and 4.
+    prof = rec.profile({104: 2.5})
+    assert rec._candidates(prof, 1, None).tolist() == [0, 4]
+    assert rec._collab_rows(prof.collab, 1).tolist() == [3]
+
+
+def test_collab_index_replaces_the_mf_scan():
+    base = make_hand()
+    # an index over the negated factors: its best rows are the scan's worst
+    index = MaxInnerProductIndex(-np.array(HAND_FACTORS, np.float32), nlist=1)
+    rec = HybridRecommender(
+        base.catalog,
+        base.embeddings,
+        base.index,
+        base.mf,
+        None,
+        HAND_COUNTS,
+        base.config,
+        collab_index=index,
+    )
+    prof = rec.profile({104: 2.5})  # p = (1, -1)/3: -V·p = (-1/3, 1/3, 0, -2/3, -1/3, -1/3)
+    assert rec._collab_rows(prof.collab, 2).tolist() == [1, 2]
+
+
+def test_rows_of_found_with_unsorted_ids():
+    rec = make_hand(ids=[104, 101, 106, 102, 105, 103])
+    assert rec._rows_of_found(np.array([106, 101, 103, 104])).tolist() == [2, 1, 5, 0]
+
+
+def test_equal_scores_keep_catalog_order():
+    """Ties are common (equal popularity); the ranking is a stable sort of the score."""
+    n = 300
+    counts = np.array([3, 7] * (n // 2))  # two popularity levels, alternating rows
+    rec = make_sized(n, counts=counts, factors=np.zeros((n, 2)))  # no collaborative signal
+    # one rating: content is the same for every video (identical embeddings), so only the
+    # popularity level separates the scores: the count-7 rows (odd rows) in catalog order
+    got = rec.recommend({1000: 4.0}, k=10)
+    assert got["video_id"].tolist() == [1000 + r for r in range(1, 21, 2)]
