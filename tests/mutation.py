@@ -6,7 +6,8 @@
 mutmut copies vidrec/ into mutants/, changes one operator, constant or call at a time and runs
 the tests that reach the changed function (the fast selection in pyproject.toml [tool.mutmut]).
 A mutant is killed when a test fails. Survivors shown to be equivalent (no input can tell them
-apart from the original) are listed in EQUIVALENT with the reason and leave the denominator.
+apart from the original) are listed in equivalent_mutants.json with the reason and leave the
+denominator.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ SCOPE = [  # the maths: ranking, interest mapping, item-item, content map, metri
     "vidrec.content.xǁContentEncoderǁ_embed_batch__mutmut_*",
     "vidrec.content.xǁTokenAttentionǁ*",
 ]
-EQUIVALENT: dict[str, str] = {}  # mutant name -> why no input can tell it from the original
+# mutant name -> why no input can tell it from the original (checked by hand, one by one)
+EQUIVALENT: dict[str, str] = json.loads((REPO / "tests" / "equivalent_mutants.json").read_text())
 KILLED = {"killed", "timeout"}  # mutmut counts a test run past its time limit as caught
 
 

@@ -79,7 +79,8 @@ def test_fold_in_reproduces_the_trained_user_vectors(trained):
 def test_empty_fold_in_is_a_zero_vector(trained):
     mf, _ = trained
     uv = mf.fold_in(np.array([], dtype=int), np.array([]))
-    assert uv.n_ratings == 0 and not uv.preference.any()
+    assert uv.n_ratings == 0 and not uv.preference.any() and not uv.taste.any()
+    assert uv.preference.dtype == uv.taste.dtype == np.float32  # as for a non-empty fold-in
     assert np.allclose(
         mf.predict(uv, np.arange(3)), np.clip(mf.global_mean + mf.item_bias[:3].numpy(), 1, 5)
     )
@@ -341,15 +342,19 @@ def test_early_stopping_retrains_for_the_epoch_of_best_validation_merit(
     assert calls == [(7, False), (chosen, True)]  # search with validation, then refit on all
     assert [h["epoch"] for h in mf.history] == list(range(1, stopped_after + 1))
     assert [(e, n) for e, n, _ in progress] == [(e, 7) for e in range(1, stopped_after + 1)]
+    assert [h for _, _, h in progress] == mf.history  # each epoch reports its own scores
 
 
-@pytest.mark.parametrize(("epochs", "chosen"), [(12, 10), (3, 3)])
-def test_no_validation_split_trains_ten_epochs_at_most(monkeypatch, epochs, chosen):
+@pytest.mark.parametrize(
+    ("epochs", "chosen", "validation"), [(12, 10, 0.0), (3, 3, 0.0), (12, 10, 1.0)]
+)
+def test_no_validation_split_trains_ten_epochs_at_most(monkeypatch, epochs, chosen, validation):
+    """No pair held out, or every pair held out (nothing left to train on): no search."""
     mf = BiasedMF(MFParams(factors=2, epochs=epochs))
     calls, train = [], mf._train
     monkeypatch.setattr(mf, "_train", lambda *a: calls.append(a[5]) or train(*a))
     users, items = np.nonzero(R)
-    mf.fit(users, items, R[users, items], 3, 4, validation=0.0)
+    mf.fit(users, items, R[users, items], 3, 4, validation=validation)
     assert calls == [chosen]
     assert mf.global_mean == pytest.approx((5 + 3 + 4 + 1 + 2 + 5) / 6)  # mean of all stars
 
@@ -448,3 +453,28 @@ def test_from_item_side_and_load_hold_double_precision(tmp_path):
     for name in ("item_factors", "item_bias", "user_factors"):
         assert getattr(back, name).dtype == torch.float64, name
     assert torch.equal(back.item_factors, torch.tensor(V4[:3]))
+
+
+def test_fold_in_adds_the_ridge_in_double_precision():
+    # as in the hand-worked preference solve, with reg 2.1 (not a float32 number):
+    # A = [[5.1, 1.5], [1.5, 4.1]], det 18.66, rhs (3, 1.5): q = (10.05, 3.15)/18.66
+    #   = (335/622, 105/622); rounding reg to float32 first moves q by one float32 step
+    mf = hand_model(params=MFParams(**{**HAND.__dict__, "reg": 2.1}))
+    uv = mf.fold_in(np.array([0, 2]), np.array([5.0, 3.0]))
+    np.testing.assert_array_equal(uv.preference, np.float32([335 / 622, 105 / 622]))
+
+
+def test_training_starts_from_small_seeded_factors_and_zero_biases(monkeypatch):
+    """The first user step sees V = 0.1 · N(0, 1) drawn from the seed, and b_i = 0 in float64."""
+    mf = BiasedMF(MFParams(factors=2, epochs=1, seed=5))
+    seen, solve = [], mf._solve_users
+    monkeypatch.setattr(
+        mf, "_solve_users", lambda b: seen.append((mf.item_factors, mf.item_bias)) or solve(b)
+    )
+    users, items = np.nonzero(R)
+    mf.fit(users, items, R[users, items], 3, 4, validation=0.0)
+    gen = torch.Generator().manual_seed(5)
+    draw = torch.randn(4, 2, generator=gen, dtype=torch.float64)
+    factors, bias = seen[0]
+    torch.testing.assert_close(factors, 0.1 * draw, rtol=1e-15, atol=0)
+    assert bias.dtype == torch.float64 and not bias.any()
