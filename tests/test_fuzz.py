@@ -1553,6 +1553,14 @@ VIEWER = st.dictionaries(KNOWN, STARS_OK, max_size=8)
 UNKNOWN_ONLY = st.dictionaries(st.integers(9, 2**63 - 1), STARS_OK, min_size=1, max_size=3)
 
 
+def unknown_ids(ids) -> Refusal | None:
+    """The refusal for whole-number ids the tiny catalog lacks, naming them in order."""
+    unknown = [str(api_id(v)) for v in ids if api_id(v) not in TINY_TITLES]
+    if unknown:
+        return Refusal(UnknownVideoError, re.escape(f"unknown video id(s): {', '.join(unknown)}"))
+    return None
+
+
 def ratings_verdict(ratings: dict) -> Refusal | None:
     """check_ratings: ids must be whole numbers and the stars of known videos real numbers from
     0.5 to 5 (a DataError names either); then every id must be in the catalog."""
@@ -1564,10 +1572,7 @@ def ratings_verdict(ratings: dict) -> Refusal | None:
         wrong.append("stars go from 0.5 to 5")
     if wrong:
         return Refusal(DataError, "|".join(wrong))
-    unknown = [str(api_id(v)) for v in ratings if api_id(v) not in TINY_TITLES]
-    if unknown:
-        return Refusal(UnknownVideoError, re.escape(f"unknown video id(s): {', '.join(unknown)}"))
-    return None
+    return unknown_ids(ratings)
 
 
 def test_check_ratings_accepts_only_known_ids_and_valid_stars(rec):
@@ -1659,10 +1664,7 @@ def ids_verdict(video_ids: list) -> Refusal | None:
     """Look-ups by id: every id a whole number (DataError), then every one known."""
     if any(api_id(v) is None for v in video_ids):
         return Refusal(DataError, re.escape(WRONG_ID))
-    unknown = [str(api_id(v)) for v in video_ids if api_id(v) not in TINY_TITLES]
-    if unknown:
-        return Refusal(UnknownVideoError, re.escape(f"unknown video id(s): {', '.join(unknown)}"))
-    return None
+    return unknown_ids(video_ids)
 
 
 def test_predict_gives_stars_for_known_ids_or_names_the_unknown(rec):
