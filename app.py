@@ -4,11 +4,10 @@ import time
 
 import streamlit as st
 
-from vidrec.coldstart import with_videos
 from vidrec.config import Config
 from vidrec.ui import evaluation, explore, foryou, insight, sidebar
 from vidrec.ui.common import errors_shown, show_callback_error
-from vidrec.ui.loader import get_demo
+from vidrec.ui.loader import get_demo, session_recommender
 
 VIEWS = [
     "For you",
@@ -21,18 +20,6 @@ VIEWS = [
 ]
 
 st.set_page_config(page_title="vidrec · live video recommendation", page_icon="🎬", layout="wide")
-
-
-def session_recommender(demo, session):
-    """The shared recommender, or a session-local view of it that includes added videos."""
-    key = tuple(v.video_id for v in session.added)
-    cached = st.session_state.get("_session_rec")
-    if not key:
-        return demo.rec
-    if cached is None or cached[0] != key:
-        cached = (key, with_videos(demo.rec, session.added))
-        st.session_state["_session_rec"] = cached
-    return cached[1]
 
 
 COMPACT = "<style>.block-container {padding-top: 2.2rem; padding-bottom: 1rem}</style>"
@@ -69,11 +56,11 @@ def main() -> None:
         or VIEWS[0]
     )
     if view == "For you":
-        foryou.render(rec, session, profile, recs, controls, tags_of)
+        foryou.render(rec, session, recs, controls, tags_of)
     elif view == "Browse & search":
         explore.render_browse(rec, session, controls, tags_of)
     elif view == "Why these?":
-        insight.render_why(demo, rec, profile, recs)
+        insight.render_why(rec, profile, recs)
     elif view == "Interest map":
         insight.render_map(demo, rec, profile, recs)
     elif view == "Add a video":

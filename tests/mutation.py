@@ -26,9 +26,9 @@ SCOPE = [  # the maths: ranking, interest mapping, item-item, content map, metri
     "vidrec.mf.*",
     "vidrec.itemitem.*",
     "vidrec.mapping.*",
-    "vidrec.evaluate.x_ranking_metrics__mutmut_*",
-    "vidrec.evaluate.x_beyond_accuracy__mutmut_*",
-    "vidrec.evaluate.x_stratified_split__mutmut_*",
+    "vidrec.evaluation.topk.x_ranking_metrics__mutmut_*",
+    "vidrec.evaluation.topk.x_beyond_accuracy__mutmut_*",
+    "vidrec.evaluation.topk.x_stratified_split__mutmut_*",
     "vidrec.content.xǁContentEncoderǁ_embed_batch__mutmut_*",
     "vidrec.content.xǁTokenAttentionǁ*",
 ]

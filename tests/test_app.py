@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vidrec import results
 from vidrec.artifacts import load_artifacts, load_recommender
-from vidrec.evaluate import evaluate
-from vidrec.starseval import cross_validate, vidrec_predictor
-from vidrec.store import ViewerStore
+from vidrec.evaluation import results
+from vidrec.evaluation.stars import cross_validate, vidrec_predictor
+from vidrec.evaluation.topk import evaluate
 from vidrec.ui.loader import STORE_FILE
+from vidrec.viewer.store import ViewerStore
 
 TIMEOUT = 300  # the first run in a process loads the Transformer and the artifacts
 PERSONAS = json.loads(

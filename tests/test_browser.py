@@ -17,8 +17,8 @@ from browser import (
 from playwright.sync_api import sync_playwright
 
 from vidrec.artifacts import load_recommender
-from vidrec.store import ViewerStore
 from vidrec.ui.loader import STORE_FILE
+from vidrec.viewer.store import ViewerStore
 
 
 @pytest.fixture(scope="module")

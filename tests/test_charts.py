@@ -1,4 +1,4 @@
-"""Tests for vidrec.charts: checked by the data in each figure, not by pixels."""
+"""Tests for vidrec.viewer.charts: checked by the data in each figure, not by pixels."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from vidrec import charts
 from vidrec.errors import DataError
+from vidrec.viewer import charts
 
 GENRES = [
     "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
@@ -291,37 +291,6 @@ def test_genre_interest_sorts_and_colours_by_sign():
 def test_genre_interest_requires_its_columns():
     with pytest.raises(DataError, match="affinity"):
         charts.genre_interest(genre_rows().drop(columns="affinity"))
-
-
-# ----- alpha_sweep -------------------------------------------------------------------------------
-
-
-def test_alpha_sweep_draws_ndcg_and_precision_sorted_by_alpha():
-    rows = [
-        {"method": "content", "alpha": 1.0, "ndcg@10": 0.05, "precision@10": 0.04},
-        {"method": "mf", "alpha": 0.0, "ndcg@10": 0.20, "precision@10": 0.15},
-        {"method": "hybrid", "alpha": 0.5, "ndcg@10": 0.22, "precision@10": 0.17},
-    ]
-    fig = charts.alpha_sweep(rows)
-    assert [t.name for t in fig.data] == ["NDCG@10", "Precision@10"]
-    assert all(isinstance(t, go.Scatter) and "markers" in t.mode for t in fig.data)
-    assert list(fig.data[0].x) == [0.0, 0.5, 1.0]
-    assert list(fig.data[0].y) == [0.20, 0.22, 0.05]
-    assert list(fig.data[1].y) == [0.15, 0.17, 0.04]
-    assert_shared_look(fig)
-    assert_serialisable(fig)
-
-
-def test_alpha_sweep_without_precision_draws_one_line():
-    fig = charts.alpha_sweep([{"alpha": 0.3, "ndcg@10": 0.1}])
-    assert [t.name for t in fig.data] == ["NDCG@10"]
-
-
-def test_alpha_sweep_rejects_empty_or_incomplete_rows():
-    with pytest.raises(DataError):
-        charts.alpha_sweep([])
-    with pytest.raises(DataError, match="ndcg@10"):
-        charts.alpha_sweep([{"alpha": 0.5}])
 
 
 def test_charts_follow_whatever_template_the_app_chooses(monkeypatch):

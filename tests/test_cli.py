@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from vidrec import evalcharts, report, results
 from vidrec.cli import main
+from vidrec.evaluation import charts as evalcharts
+from vidrec.evaluation import report, results
 
 
 @pytest.fixture

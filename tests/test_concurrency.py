@@ -13,9 +13,9 @@ import faiss
 import numpy as np
 
 from vidrec.coldstart import new_video, next_video_id, with_videos
-from vidrec.demo import load_demo
-from vidrec.session import ViewerSession
-from vidrec.store import ViewerStore, new_viewer_id
+from vidrec.viewer.demo import load_demo
+from vidrec.viewer.session import ViewerSession
+from vidrec.viewer.store import ViewerStore, new_viewer_id
 
 VIEWERS, RATINGS = 8, 20
 

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from vidrec.artifacts import load_artifacts
-from vidrec.coldeval import cold_split, evaluate_cold
-from vidrec.evaluate import beyond_accuracy, evaluate, ranking_metrics, stratified_split
+from vidrec.evaluation.cold import cold_split, evaluate_cold
+from vidrec.evaluation.topk import beyond_accuracy, evaluate, stratified_split
+from vidrec.metrics import ranking_metrics
 
 
 def test_ranking_metrics_match_a_hand_computed_case():

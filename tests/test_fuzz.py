@@ -51,9 +51,9 @@ from vidrec.data.schema import (
     video_text,
 )
 from vidrec.errors import ConfigError, DataError, UnknownVideoError, VidrecError
-from vidrec.session import ViewerSession
-from vidrec.store import SavedVideo, SavedViewer, ViewerStore, new_viewer_id
-from vidrec.transfer import export_csv, export_json, parse_import
+from vidrec.viewer.ratings_file import export_csv, export_json, parse_import
+from vidrec.viewer.session import ViewerSession
+from vidrec.viewer.store import SavedVideo, SavedViewer, ViewerStore, new_viewer_id
 
 FUZZ = settings(
     derandomize=True,  # the same cases on every run and every machine

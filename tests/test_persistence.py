@@ -4,8 +4,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from vidrec.errors import DataError
-from vidrec.session import ViewerSession
-from vidrec.store import ViewerStore, new_viewer_id
+from vidrec.viewer.session import ViewerSession
+from vidrec.viewer.store import ViewerStore, new_viewer_id
 
 TIMEOUT = 300
 

@@ -1,4 +1,4 @@
-"""Tests for vidrec.personas: the shipped personas file and its validation messages."""
+"""Tests for vidrec.viewer.personas: the shipped personas file and its validation messages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 import vidrec.data as data
 from vidrec.errors import DataError
-from vidrec.personas import PERSONAS_FILE, Persona, load_personas, resolve_ratings
+from vidrec.viewer.personas import PERSONAS_FILE, Persona, load_personas, resolve_ratings
 
 TINY_CATALOG = pd.DataFrame(
     {

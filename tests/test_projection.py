@@ -1,4 +1,4 @@
-"""Tests for vidrec.projection: the PCA map of content embeddings."""
+"""Tests for vidrec.viewer.projection: the PCA map of content embeddings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vidrec.errors import DataError
-from vidrec.projection import Projection, fit_projection
+from vidrec.viewer.projection import fit_projection
 
 
 def unit_embeddings(n: int = 60, d: int = 16, seed: int = 0) -> np.ndarray:
@@ -98,69 +98,3 @@ def test_transform_rejects_the_wrong_dimension():
     projection = fit_projection(unit_embeddings())
     with pytest.raises(DataError, match=r"\(n, 16\)"):
         projection.transform(np.zeros((3, 8)))
-
-
-def test_save_load_round_trip(tmp_path):
-    x = unit_embeddings()
-    projection = fit_projection(x)
-    path = tmp_path / "projection.npz"
-    projection.save(path)
-    assert path.is_file()
-    loaded = Projection.load(path)
-    np.testing.assert_array_equal(loaded.mean, projection.mean)
-    np.testing.assert_array_equal(loaded.components, projection.components)
-    np.testing.assert_array_equal(loaded.transform(x), projection.transform(x))
-
-
-def test_save_keeps_the_given_file_name(tmp_path):
-    path = tmp_path / "map.bin"
-    fit_projection(unit_embeddings()).save(path)
-    assert path.is_file() and not (tmp_path / "map.bin.npz").exists()
-
-
-def savez(**arrays: np.ndarray):
-    def write(path):
-        with path.open("wb") as handle:
-            np.savez(handle, **arrays)
-
-    return write
-
-
-def good_bytes(fraction: float):
-    def write(path):
-        fit_projection(unit_embeddings()).save(path)
-        raw = path.read_bytes()
-        path.write_bytes(raw[: int(len(raw) * fraction)])
-
-    return write
-
-
-def save_npy(path):
-    with path.open("wb") as handle:  # one bare array where two named ones are expected
-        np.save(handle, np.zeros(4))
-
-
-CORRUPT = {
-    "garbage": lambda path: path.write_bytes(b"not a numpy file at all"),
-    "empty": good_bytes(0.0),
-    "truncated": good_bytes(0.5),
-    "bare_npy": save_npy,
-    "wrong_keys": savez(mean=np.zeros(4)),
-    "wrong_shapes": savez(mean=np.zeros(4), components=np.zeros((3, 4))),
-    "not_finite": savez(mean=np.full(4, np.nan), components=np.zeros((2, 4))),
-    "text": savez(mean=np.array(["a", "b"]), components=np.array([["a", "b"]] * 2)),
-    "pickled": savez(mean=np.array([{}], dtype=object), components=np.zeros((2, 1))),
-}
-
-
-@pytest.mark.parametrize("kind", CORRUPT)
-def test_corrupt_files_raise_data_error(tmp_path, kind):
-    path = tmp_path / "projection.npz"
-    CORRUPT[kind](path)
-    with pytest.raises(DataError, match="Rebuild it"):
-        Projection.load(path)
-
-
-def test_missing_file_raises_data_error(tmp_path):
-    with pytest.raises(DataError, match="Could not read the projection"):
-        Projection.load(tmp_path / "absent.npz")

@@ -10,7 +10,8 @@ nDCG@10, dropping item-item 0.0066. A deliberate change of quality re-records th
 import pytest
 
 from vidrec.artifacts import load_artifacts
-from vidrec.evaluate import K, fit_split, ranking_metrics, rating_errors, recommend_all
+from vidrec.evaluation.topk import fit_split, rating_errors, recommend_all
+from vidrec.metrics import K, ranking_metrics
 
 RECORDED = {"ndcg@10": 0.5029, "precision@10": 0.4398, "rmse": 0.9012}  # this code, this split
 TOLERANCE = {"ndcg@10": 0.001, "precision@10": 0.001, "rmse": 0.002}

@@ -49,7 +49,9 @@ def make_recommender(alpha=0.3):
     mf.fit(np.array(users), np.array(items), np.array(stars), N_USERS, N_VIDEOS)
     counts = np.bincount(items, minlength=N_VIDEOS)
     index = VideoIndex.build(ids, emb)
-    return HybridRecommender(catalog, emb, index, mf, None, counts, Config(alpha=alpha))
+    return HybridRecommender(
+        catalog, emb, index, mf, rating_counts=counts, config=Config(alpha=alpha)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +228,16 @@ def make_hand(encoder=None, counts=HAND_COUNTS, ids=HAND_IDS, **config_changes):
     config = Config(**{**HAND_CONFIG, **config_changes})
     index = VideoIndex.build(np.array(ids), emb)
     counts = np.array(counts)
-    return HybridRecommender(catalog, emb, index, mf, encoder, counts, config, item_item=item_item)
+    return HybridRecommender(
+        catalog,
+        emb,
+        index,
+        mf,
+        rating_counts=counts,
+        config=config,
+        encoder=encoder,
+        item_item=item_item,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -456,7 +467,13 @@ def test_default_list_lengths(rec):
     assert len(rec.popular()) == 20
     encoder = FakeEncoder(rec.embeddings[0])
     searcher = HybridRecommender(
-        rec.catalog, rec.embeddings, rec.index, rec.mf, encoder, rec.rating_counts, rec.config
+        rec.catalog,
+        rec.embeddings,
+        rec.index,
+        rec.mf,
+        rating_counts=rec.rating_counts,
+        config=rec.config,
+        encoder=encoder,
     )
     assert len(searcher.search("space")) == 10
 
@@ -539,15 +556,16 @@ def test_rows_of_checks_ids(hand):
 
 def test_constructor_rejects_models_of_another_catalog():
     base = make_hand()
-    args = (base.catalog, base.embeddings, base.index, base.mf, None, HAND_COUNTS, base.config)
+    args = (base.catalog, base.embeddings, base.index, base.mf)
+    kw = dict(rating_counts=HAND_COUNTS, config=base.config)
     factors = np.array(HAND_FACTORS, np.float32)
     with pytest.raises(DataError, match=r"^collab index has 5 rows, MF has 6$"):
-        HybridRecommender(*args, collab_index=MaxInnerProductIndex(factors[:5], nlist=1))
+        HybridRecommender(*args, **kw, collab_index=MaxInnerProductIndex(factors[:5], nlist=1))
     index = MaxInnerProductIndex(factors, nlist=1)
-    assert HybridRecommender(*args, collab_index=index).collab_index is index
+    assert HybridRecommender(*args, **kw, collab_index=index).collab_index is index
     # B's rows are what the check counts: 7 rows cannot belong to a 6-video MF
     with pytest.raises(DataError, match=r"^item-item weights cover 7 videos$"):
-        HybridRecommender(*args, item_item=ItemItem(np.zeros((7, 6), np.float32), reg=1.0))
+        HybridRecommender(*args, **kw, item_item=ItemItem(np.zeros((7, 6), np.float32), reg=1.0))
 
 
 def test_catalog_is_reindexed_and_ids_are_int64():
@@ -556,7 +574,7 @@ def test_catalog_is_reindexed_and_ids_are_int64():
     catalog = base.catalog.assign(video_id=base.catalog["video_id"].astype(np.int32))
     catalog.index = range(10, 16)
     rec = HybridRecommender(
-        catalog, base.embeddings, base.index, base.mf, None, HAND_COUNTS, base.config
+        catalog, base.embeddings, base.index, base.mf, rating_counts=HAND_COUNTS, config=base.config
     )
     assert rec.video_ids.dtype == np.int64 and rec.popularity.dtype == np.float32
     assert rec.catalog.columns.tolist() == ["video_id", "title", "year", "genres"]
@@ -588,7 +606,9 @@ def test_sharp_attention_subtracts_each_rows_own_max():
 def test_attention_is_float32_for_float64_embeddings():
     base = make_hand()
     emb = np.array(HAND_EMB, np.float64)
-    rec = HybridRecommender(base.catalog, emb, base.index, base.mf, None, HAND_COUNTS, base.config)
+    rec = HybridRecommender(
+        base.catalog, emb, base.index, base.mf, rating_counts=HAND_COUNTS, config=base.config
+    )
     assert rec.attention(THREE_RATED, [104]).dtype == np.float32
 
 
@@ -691,7 +711,9 @@ def make_sized(n, counts, emb=None, factors=None):
     factors = torch.tensor(np.asarray(factors, np.float64))
     mf = BiasedMF.from_item_side(HAND_MF, factors, torch.zeros(n, dtype=factors.dtype), 3.0)
     index = VideoIndex.build(catalog["video_id"].to_numpy(), emb)
-    return HybridRecommender(catalog, emb, index, mf, None, np.asarray(counts), Config())
+    return HybridRecommender(
+        catalog, emb, index, mf, rating_counts=np.asarray(counts), config=Config()
+    )
 
 
 # ---- diversity re-ranking: the pool and the relevance scale --------------------------------
@@ -741,7 +763,7 @@ def with_titles(titles):
     base = make_hand()
     catalog = base.catalog.assign(title=titles)
     return HybridRecommender(
-        catalog, base.embeddings, base.index, base.mf, None, HAND_COUNTS, base.config
+        catalog, base.embeddings, base.index, base.mf, rating_counts=HAND_COUNTS, config=base.config
     )
 
 
@@ -870,9 +892,8 @@ def test_collab_index_replaces_the_mf_scan():
         base.embeddings,
         base.index,
         base.mf,
-        None,
-        HAND_COUNTS,
-        base.config,
+        rating_counts=HAND_COUNTS,
+        config=base.config,
         collab_index=index,
     )
     prof = rec.profile({104: 2.5})  # p = (1, -1)/3: -V·p = (-1/3, 1/3, 0, -2/3, -1/3, -1/3)

@@ -3,7 +3,7 @@
 import pytest
 
 from vidrec.errors import DataError
-from vidrec.session import ViewerSession
+from vidrec.viewer.session import ViewerSession
 
 
 def test_rate_change_unrate_and_reset():

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from vidrec.coldstart import ADDED_ID_START
+from vidrec.data.schema import ADDED_ID_START
 from vidrec.errors import DataError
-from vidrec.store import (
+from vidrec.viewer.store import (
     MAX_ADDED,
     SavedVideo,
     ViewerStore,
@@ -223,7 +223,7 @@ def _damaged_page(path):
 def test_a_damaged_file_is_moved_aside_and_a_fresh_store_starts(path, caplog, damage):
     damage(path)
     before = path.read_bytes()
-    with caplog.at_level(logging.WARNING, logger="vidrec.store"):
+    with caplog.at_level(logging.WARNING, logger="vidrec.viewer.store"):
         store = ViewerStore(path)
     kept = list(path.parent.glob("viewers.sqlite3.corrupt-*"))
     assert [p.read_bytes() for p in kept] == [before]  # nothing lost

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from vidrec.errors import DataError
-from vidrec.transfer import (
+from vidrec.viewer.ratings_file import (
     CLIP,
     FORMAT,
     MAX_BYTES,

@@ -25,9 +25,9 @@ from vidrec.data import Dataset, load_dataset
 from vidrec.errors import DataError
 from vidrec.index import VideoIndex
 from vidrec.itemitem import ITEM_ITEM_MAX, ItemItem
-from vidrec.leftovers import remove_dead
-from vidrec.mf import BiasedMF, MFParams
+from vidrec.mf import BiasedMF
 from vidrec.recommender import HybridRecommender
+from vidrec.tempfiles import remove_dead
 
 log = logging.getLogger(__name__)
 ARTIFACT_VERSION = 2  # bump when the format or the maths of a stage changes
@@ -50,22 +50,6 @@ class Artifacts:
     key: str
     timings: dict[str, float] = field(default_factory=dict)
     loaded_from_cache: bool = False
-
-
-def mf_params(config: Config) -> MFParams:
-    """MF hyper-parameters from the config."""
-    return MFParams(
-        factors=config.factors,
-        reg=config.mf_reg,
-        rating_reg=config.mf_rating_reg,
-        bias_reg=config.mf_bias_reg,
-        observed_weight=config.mf_observed_weight,
-        unobserved_weight=config.mf_unobserved_weight,
-        rating_weight=config.mf_rating_weight,
-        epochs=config.mf_epochs,
-        patience=config.mf_patience,
-        seed=config.seed,
-    )
 
 
 def artifact_key(dataset: Dataset, config: Config) -> str:
@@ -138,9 +122,9 @@ def recommender_from(arts: Artifacts, encoder: ContentEncoder | None, config: Co
         arts.embeddings,
         arts.index,
         arts.mf,
-        encoder,
-        counts,
-        config,
+        rating_counts=counts,
+        config=config,
+        encoder=encoder,
         item_item=arts.item_item,
     )
 
@@ -209,7 +193,7 @@ def train_mf(dataset: Dataset, config: Config, progress=None) -> BiasedMF:
     ratings = dataset.ratings
     items = np.searchsorted(dataset.catalog["video_id"].to_numpy(), ratings["video_id"])
     user_ids, users = np.unique(ratings["user_id"].to_numpy(), return_inverse=True)
-    return BiasedMF(mf_params(config)).fit(
+    return BiasedMF(config.mf_params()).fit(
         users,
         items,
         ratings["rating"].to_numpy(),

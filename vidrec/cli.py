@@ -161,14 +161,9 @@ def cmd_recommend(args, config: Config) -> int:
 
 def _user_ratings(rec, user: int) -> dict[int, float]:
     from vidrec.data import load_dataset
+    from vidrec.data.schema import user_ratings
 
-    ratings = load_dataset(rec.config).ratings
-    mine = ratings[ratings["user_id"] == user]
-    if mine.empty:
-        raise VidrecError(
-            f"no MovieLens user {user} (ids run {ratings.user_id.min()}-{ratings.user_id.max()})"
-        )
-    return dict(zip(mine["video_id"].astype(int), mine["rating"].astype(float)))
+    return user_ratings(load_dataset(rec.config).ratings, user)
 
 
 def _stars(text: str, item: str) -> float:
@@ -193,10 +188,10 @@ def cmd_similar(args, config: Config) -> int:
 
 
 def cmd_eval(args, config: Config) -> int:
-    from vidrec import report, results
+    from vidrec.evaluation import report, runner
 
     _in_range("--folds", args.folds, 2, 10)
-    rows = results.run_eval(
+    rows = runner.run_eval(
         config, args.sweep, not args.no_baselines, args.folds, progress=_progress()
     )
     doc = _saved("eval", rows, args, config)
@@ -205,14 +200,14 @@ def cmd_eval(args, config: Config) -> int:
 
 
 def cmd_bench(args, config: Config) -> int:
-    from vidrec import report
-    from vidrec.bench import build_times, run_bench
+    from vidrec.benchmarks.latency import build_times, run_bench
+    from vidrec.evaluation import report
 
     _in_range("--repeat", args.repeat, 1, 100_000)
     sizes = _sizes(args.scale) if args.scale else []
     rows = run_bench(_recommender(config), repeat=args.repeat)
     if args.app:
-        from vidrec.ui.rerun_bench import rerun_after_rating
+        from vidrec.benchmarks.rerun import rerun_after_rating
 
         n_videos = rows[0]["n_videos"]
         for view in ("For you", "Why these?", "Interest map"):
@@ -222,7 +217,7 @@ def cmd_bench(args, config: Config) -> int:
     doc = _saved("bench", rows, args, config)
     out = [report.readme_section(None, doc, None)]
     if sizes:
-        from vidrec.scalebench import run_scale_bench
+        from vidrec.benchmarks.scale import run_scale_bench
 
         scale = _saved(
             "scale", run_scale_bench(sizes, args.repeat, _progress(), config), args, config
@@ -236,7 +231,7 @@ def cmd_bench(args, config: Config) -> int:
 def cmd_report(args, config: Config) -> int:
     from pathlib import Path
 
-    from vidrec import report, results
+    from vidrec.evaluation import report, results
 
     readme = Path(args.readme)
     if not readme.is_file():
@@ -252,7 +247,7 @@ def _saved(kind: str, rows: list[dict], args, config: Config) -> dict:
     """Save rows under --out (or results/) with the command that made them; the saved doc."""
     from pathlib import Path
 
-    from vidrec import results
+    from vidrec.evaluation import results
 
     folder = Path(args.out) if args.out else results.RESULTS
     command = "python -m vidrec " + " ".join(sys.argv[1:] if args.argv is None else args.argv)

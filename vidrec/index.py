@@ -13,7 +13,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from vidrec.errors import DataError, UnknownVideoError
+from vidrec.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +24,17 @@ KINDS = ("flat", "hnsw")
 class VideoIndex:
     """Inner-product search over L2-normalised video embeddings with stable int64 video ids.
 
-    HNSW graphs cannot delete vectors, so ``remove`` on an "hnsw" index only masks the ids:
-    searches skip them, ``vector`` and ``ids`` treat them as gone, and re-adding one is refused
-    (rebuild the index instead). A single lock guards every operation, because searches read the
-    masked set and the faiss index that mutations change.
+    Videos are only ever added (a catalog change rebuilds the index). A single lock guards every
+    operation, because searches read the faiss index that ``add`` changes.
     """
 
     def __init__(
         self,
         dim: int,
+        *,
         exact_max: int = 200_000,
         hnsw_m: int = 32,
         ef_search: int = 128,
-        *,
         kind: str = "flat",
     ):
         if dim < 1:
@@ -49,8 +47,7 @@ class VideoIndex:
         self.ef_search = ef_search
         self.kind = kind
         self._index = self._new_faiss_index()
-        self._present: set[int] = set()  # every id stored in faiss, masked ones included
-        self._masked: set[int] = set()
+        self._present: set[int] = set()  # every id stored in faiss
         self._lock = threading.Lock()
 
     @classmethod
@@ -74,20 +71,16 @@ class VideoIndex:
             inner = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
             inner.hnsw.efSearch = self.ef_search
-        return faiss.IndexIDMap2(inner)  # IDMap2 (not IDMap) so vectors can be reconstructed
+        return faiss.IndexIDMap2(inner)  # IDMap2: the kind every saved index file holds
 
     def __len__(self) -> int:
-        return self._index.ntotal - len(self._masked)
+        return self._index.ntotal
 
     @property
     def ids(self) -> np.ndarray:
         """Ids of the searchable videos, in insertion order."""
         with self._lock:
-            stored = faiss.vector_to_array(self._index.id_map).astype(np.int64)  # (ntotal,)
-            if not self._masked:
-                return stored
-            masked = np.fromiter(self._masked, dtype=np.int64, count=len(self._masked))
-        return stored[~np.isin(stored, masked)]
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64)  # (ntotal,)
 
     def add(self, ids: Iterable[int] | np.ndarray, vectors: np.ndarray) -> None:
         """Add videos; duplicate ids, wrong shapes and non-finite values raise DataError."""
@@ -105,39 +98,13 @@ class VideoIndex:
             self._index.add_with_ids(vecs, ids_arr)
             self._present.update(int(i) for i in ids_arr)
 
-    def remove(self, ids: Iterable[int] | np.ndarray) -> None:
-        """Take videos out of search results (really deleted for flat, masked for HNSW)."""
-        ids_arr = np.unique(_as_ids(ids))
-        with self._lock:
-            missing = [int(i) for i in ids_arr if int(i) not in self._live()]
-            if missing:
-                raise UnknownVideoError(f"cannot remove ids not in the index: {_listing(missing)}")
-            if self.kind == "flat":
-                self._index.remove_ids(ids_arr)
-                self._present.difference_update(int(i) for i in ids_arr)
-            else:
-                self._masked.update(int(i) for i in ids_arr)
-
-    def _live(self) -> set[int]:
-        """Ids that searches may return (caller holds the lock)."""
-        return self._present - self._masked if self._masked else self._present
-
-    def vector(self, video_id: int) -> np.ndarray:
-        """The stored embedding of one video, shape (dim,); UnknownVideoError if absent."""
-        key = int(video_id)
-        with self._lock:
-            if key not in self._present or key in self._masked:
-                raise UnknownVideoError(f"video id {key} is not in the index")
-            return self._index.reconstruct(key)  # (dim,)
-
     def search(
         self, query: np.ndarray, k: int, exclude: Collection[int] = ()
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k videos by inner product, best first, never returning excluded or removed ids."""
+        """Top-k videos by inner product, best first, never returning excluded ids."""
         q = self._as_vectors(np.asarray(query).reshape(1, -1), "query")  # (1, dim)
         skip = {int(i) for i in exclude}
         with self._lock:
-            skip |= self._masked
             fetch = min(k + len(skip), self._index.ntotal)
             if k < 1 or fetch < 1:
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
@@ -151,14 +118,12 @@ class VideoIndex:
         out_ids = np.full((len(qs), max(k, 0)), -1, dtype=np.int64)  # (m, k)
         out_scores = np.full((len(qs), max(k, 0)), -np.inf, dtype=np.float32)  # (m, k)
         with self._lock:
-            masked = set(self._masked)
-            fetch = min(k + len(masked), self._index.ntotal)
+            fetch = min(k, self._index.ntotal)
             if k < 1 or fetch < 1 or len(qs) == 0:
                 return out_ids, out_scores
             scores, found = self._raw_search(qs, fetch)  # (m, fetch) each
         for row in range(len(qs)):
-            keep = [j for j, vid in enumerate(found[row]) if vid != -1 and int(vid) not in masked]
-            keep = keep[:k]
+            keep = [j for j, vid in enumerate(found[row]) if vid != -1]
             out_ids[row, : len(keep)] = found[row, keep]
             out_scores[row, : len(keep)] = scores[row, keep]
         return out_ids, out_scores
@@ -194,7 +159,6 @@ class VideoIndex:
                 "exact_max": self.exact_max,
                 "hnsw_m": self.hnsw_m,
                 "ef_search": self.ef_search,
-                "masked": sorted(self._masked),
             }
             _atomic_write(path, lambda tmp: faiss.write_index(self._index, tmp))
             _atomic_write(_meta_path(path), lambda tmp: Path(tmp).write_text(json.dumps(meta)))
@@ -214,6 +178,8 @@ class VideoIndex:
                 f"index file {path} holds a {type(raw).__name__}, not an id-mapped index"
             )
         meta = _read_meta(_meta_path(path))
+        if meta.get("masked"):  # written by an older version that could hide videos
+            raise DataError(f"index file {path} hides removed videos; rebuild the index")
         kind = (
             "hnsw" if isinstance(faiss.downcast_index(raw.index), faiss.IndexHNSWFlat) else "flat"
         )
@@ -226,7 +192,6 @@ class VideoIndex:
         )
         index._index = raw
         index._present = {int(i) for i in faiss.vector_to_array(raw.id_map)}
-        index._masked = {int(i) for i in meta.get("masked", [])} & index._present
         return index
 
 
@@ -240,7 +205,7 @@ class MaxInnerProductIndex:
     HNSW was measured too and missed far more: a taste vector lies far from every item row.
     """
 
-    def __init__(self, vectors: np.ndarray, nlist: int | None = None, nprobe: int = 64):
+    def __init__(self, vectors: np.ndarray, *, nlist: int | None = None, nprobe: int = 64):
         v = np.asarray(vectors, dtype=np.float32)  # (n, d)
         if v.ndim != 2 or len(v) == 0 or not np.isfinite(v).all():
             raise DataError(f"vectors must be a finite, non-empty (n, d) array; got {v.shape}")
@@ -286,12 +251,12 @@ def _listing(values: Iterable, limit: int = 10) -> str:
 
 
 def _meta_path(path: Path) -> Path:
-    """Where the settings and masked ids of an index file live."""
+    """Where the settings of an index file live."""
     return path.with_name(path.name + ".json")
 
 
 def _read_meta(path: Path) -> dict:
-    """Settings saved beside an index; absent means an index saved with no masked ids."""
+    """Settings saved beside an index; absent means the defaults."""
     if not path.is_file():
         return {}
     try:

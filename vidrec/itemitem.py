@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from vidrec.errors import DataError
+from vidrec.metrics import K, mean_ndcg
 
 log = logging.getLogger(__name__)
 ITEM_ITEM_MAX = 5_000  # B takes n² float32: 100 MB at this size
@@ -123,10 +124,5 @@ def _validate(B, users, items, wanted: np.ndarray, relevant: list[set]) -> float
     X[at[mine], items[mine]] = 1.0
     scores = X @ B
     scores[X > 0] = -np.inf
-    top = np.argsort(-scores, axis=1)[:, :10]
-    disc = 1.0 / np.log2(np.arange(2, 12))
-    total = 0.0
-    for row, rel in enumerate(relevant):
-        hits = np.isin(top[row], list(rel))
-        total += (hits * disc[: len(hits)]).sum() / disc[: min(len(rel), 10)].sum()
-    return total / len(wanted)
+    top = np.argsort(-scores, axis=1)[:, :K]
+    return mean_ndcg(zip(top, relevant))

@@ -25,27 +25,12 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from vidrec.config import MFParams
 from vidrec.errors import DataError
+from vidrec.metrics import K, mean_ndcg
 
 log = logging.getLogger(__name__)
 DTYPE = torch.float64  # solves are small; double precision keeps fold-in equal to training
-
-
-@dataclass(frozen=True)
-class MFParams:
-    """Hyper-parameters; defaults tuned on a validation split of MovieLens 100K."""
-
-    factors: int = 64
-    reg: float = 10.0  # ridge on preference vectors and item factors
-    rating_reg: float = 5.0  # ridge on the rating-head user vector
-    bias_reg: float = 5.0  # shrinks biases of users/items with few ratings toward 0
-    observed_weight: float = 1.0  # implicit confidence added on rated pairs
-    unobserved_weight: float = 0.2  # implicit weight of every unrated pair (negatives)
-    rating_weight: float = 0.1  # how much star residuals shape the shared item factors
-    epochs: int = 30  # upper bound; early stopping picks the count
-    patience: int = 3
-    batch_rows: int = 1024  # rows solved per mini-batch: bounds memory on big catalogs
-    seed: int = 42
 
 
 @dataclass(frozen=True)
@@ -347,13 +332,8 @@ def _masked_outer(mask: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
 
 def _ndcg_at_10(scores: torch.Tensor, users: np.ndarray, items: np.ndarray) -> float:
     """Binary nDCG@10 of held-out pairs, averaged over users with any held out."""
-    top = torch.topk(scores, min(10, scores.shape[1]), dim=1).indices.numpy()  # tiny catalogs
-    disc = 1.0 / np.log2(np.arange(2, 12))
+    top = torch.topk(scores, min(K, scores.shape[1]), dim=1).indices.numpy()  # tiny catalogs
     relevant: dict[int, set] = {}
     for u, i in zip(users, items):
         relevant.setdefault(int(u), set()).add(int(i))
-    total = 0.0
-    for u, rel in relevant.items():
-        hits = np.isin(top[u], list(rel))  # fewer than 10 on a tiny catalog
-        total += (hits * disc[: len(hits)]).sum() / disc[: min(len(rel), 10)].sum()
-    return total / max(len(relevant), 1)
+    return mean_ndcg((top[u], rel) for u, rel in relevant.items())

@@ -18,6 +18,7 @@ import pandas as pd
 
 from vidrec.config import Config
 from vidrec.content import ContentEncoder
+from vidrec.data.schema import MAX_STARS, MIN_STARS
 from vidrec.errors import DataError, UnknownVideoError, shown, video_id_of
 from vidrec.index import MaxInnerProductIndex, VideoIndex
 from vidrec.itemitem import ItemItem
@@ -25,7 +26,6 @@ from vidrec.mf import BiasedMF, UserVector
 
 log = logging.getLogger(__name__)
 NEUTRAL_STARS = 2.5  # centre for content weights: 3★ pulls a little, 2★ and below push away
-MIN_STARS, MAX_STARS = 0.5, 5.0
 NEW_VIEWER_DIVERSITY = 0.3  # a viewer with no ratings gets popular *and* varied films
 EXACT_SCORING_MAX = 50_000  # up to this many unrated videos, score them all (no retrieval loss)
 MAX_QUERY = 1_000  # characters of a title query; longer cannot match any title
@@ -60,9 +60,10 @@ class HybridRecommender:
         embeddings: np.ndarray,
         index: VideoIndex,
         mf: BiasedMF,
-        encoder: ContentEncoder | None,
+        *,
         rating_counts: np.ndarray,
         config: Config,
+        encoder: ContentEncoder | None = None,  # None: no free-text search or adding videos
         collab_index: MaxInnerProductIndex | None = None,
         item_item: ItemItem | None = None,
     ):

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from vidrec.config import ASSETS
 from vidrec.errors import DataError
 
-TAGS_FILE = Path(__file__).resolve().parent.parent / "assets" / "tags.json"
+TAGS_FILE = ASSETS / "tags.json"
 GROUPS = ("theme", "mood", "setting", "audience", "genre")
 # Display threshold, in standard deviations above the catalog mean: stricter than the F1-best
 # genre threshold (1.0, README), so cards show only the tags the tagger is surest of.

@@ -32,7 +32,7 @@ from vidrec.data.folder import (
 )
 from vidrec.data.schema import LINE, Dataset, build_catalog, join_genres, parse_ids
 from vidrec.errors import DataError
-from vidrec.leftovers import remove_dead
+from vidrec.tempfiles import remove_dead
 
 log = logging.getLogger(__name__)
 

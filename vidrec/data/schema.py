@@ -22,9 +22,10 @@ GENRES = (
 )  # fmt: skip
 CATALOG_COLUMNS = ("video_id", "title", "year", "genres", "description", "tags", "text")
 RATING_COLUMNS = ("user_id", "video_id", "rating", "timestamp")
-USER_COLUMNS = ("user_id", "age", "gender", "occupation")
-MAX_TITLE = 300
+MAX_TITLE = 300  # characters, for catalog files and for videos a viewer adds alike
 MAX_DESCRIPTION = 5_000
+MIN_STARS, MAX_STARS = 0.5, 5.0  # the rating scale every rating is checked against
+ADDED_ID_START = 10_000_000  # ids for viewer-added videos, far above any catalog id here
 YEAR_RANGE = (1800, 2100)
 LINE = "_line"  # helper column: the file line a raw row came from, dropped after validation
 
@@ -57,6 +58,17 @@ class Dataset:
                 digest.update(f"{column}:{frame[column].dtype}\n".encode())
                 digest.update(hashes.astype("<u8").tobytes())
         return digest.hexdigest()
+
+
+def user_ratings(ratings: pd.DataFrame, user_id: int) -> dict[int, float]:
+    """One user's ratings as {video_id: stars}, to fold in like any other viewer's."""
+    mine = ratings[ratings["user_id"] == int(user_id)]
+    if mine.empty:
+        raise DataError(
+            f"there is no user {user_id} in this dataset "
+            f"(ids run {ratings['user_id'].min()}-{ratings['user_id'].max()})"
+        )
+    return dict(zip(mine["video_id"].astype(int), mine["rating"].astype(float)))
 
 
 def clean_text(value: object) -> str:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from vidrec.config import ASSETS
 from vidrec.data.schema import Dataset, video_text
 from vidrec.errors import DataError
 
 log = logging.getLogger(__name__)
-SYNOPSES_FILE = Path(__file__).resolve().parents[2] / "assets" / "synopses.json"
+SYNOPSES_FILE = ASSETS / "synopses.json"
 WORDS = (20, 45)
 KEYWORDS = (3, 8)
 

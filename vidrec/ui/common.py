@@ -9,10 +9,10 @@ from contextlib import contextmanager
 import streamlit as st
 
 from vidrec.errors import VidrecError
+from vidrec.viewer.style import COLLAB, CONTENT, POPULAR
 
 log = logging.getLogger(__name__)
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-CONTENT, COLLAB, POPULAR = "#0072B2", "#E69F00", "#009E73"  # colour-blind-safe, as in charts
 
 
 def md(text: object) -> str:

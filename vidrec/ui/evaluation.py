@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vidrec import evalcharts, report, results
 from vidrec.config import Config
 from vidrec.errors import DataError
+from vidrec.evaluation import charts as evalcharts
+from vidrec.evaluation import report, results
 
 TARGETS = "Issue targets on protocol A: nDCG@10 ≥ 0.50 and P@10 ≥ 0.43; protocol B: RMSE ≤ 0.90."
 

@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from vidrec.coldstart import new_video, next_video_id
-from vidrec.data.schema import GENRES
+from vidrec.data.schema import GENRES, MAX_DESCRIPTION, MAX_TITLE
 from vidrec.recommender import HybridRecommender
-from vidrec.session import ViewerSession
 from vidrec.ui.common import errors_shown, md
 from vidrec.ui.foryou import rate_widget
 from vidrec.ui.sidebar import Controls
+from vidrec.viewer.session import ViewerSession
 
 MAX_SEARCH_CHARS = 500
 SHOWN = 24
@@ -84,10 +84,10 @@ def render_add(
         "exists only in your session."
     )
     with st.form("add_video", clear_on_submit=False):
-        title = st.text_input("Title", max_chars=300, key="add_title")
+        title = st.text_input("Title", max_chars=MAX_TITLE, key="add_title")
         description = st.text_area(
             "Description",
-            max_chars=5000,
+            max_chars=MAX_DESCRIPTION,
             key="add_description",
             placeholder="What is it about? Setting, mood, story…",
         )

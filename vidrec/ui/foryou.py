@@ -7,12 +7,12 @@ import time
 import pandas as pd
 import streamlit as st
 
-from vidrec import charts
-from vidrec.recommender import HybridRecommender, Profile
-from vidrec.session import NEW, ViewerSession
+from vidrec.recommender import HybridRecommender
 from vidrec.ui.common import md, safely, split_bar, stars
 from vidrec.ui.saving import render_transfer
 from vidrec.ui.sidebar import Controls
+from vidrec.viewer import charts
+from vidrec.viewer.session import NEW, ViewerSession
 
 EDITABLE = 12  # newest ratings shown with their own stars; older ones as one line of text
 MOVE_COLOURS = {"new": "violet", "↑": "green", "↓": "red", "=": "gray"}
@@ -36,7 +36,6 @@ def recommendations(rec: HybridRecommender, session: ViewerSession, controls: Co
 def render(
     rec: HybridRecommender,
     session: ViewerSession,
-    profile: Profile,
     recs: pd.DataFrame,
     controls: Controls,
     tags_of,

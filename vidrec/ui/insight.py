@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from vidrec import charts
-from vidrec.demo import Demo
 from vidrec.recommender import HybridRecommender, Profile
-from vidrec.session import ViewerSession
 from vidrec.ui.common import md
+from vidrec.viewer import charts
+from vidrec.viewer.demo import Demo
+from vidrec.viewer.session import ViewerSession
 
 MAX_RATED_COLUMNS = 20  # a long history is cut to the ratings the list attends to most
 
 
-def render_why(demo: Demo, rec: HybridRecommender, profile: Profile, recs: pd.DataFrame) -> None:
+def render_why(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame) -> None:
     """Which past ratings drove each recommendation, and what the Transformer read."""
     st.subheader("Why these? Your ratings × your recommendations")
     st.caption(

@@ -7,11 +7,15 @@ from pathlib import Path
 
 import streamlit as st
 
+from vidrec.coldstart import with_videos
 from vidrec.config import Config
-from vidrec.demo import Demo, load_demo
-from vidrec.store import ViewerStore
+from vidrec.recommender import HybridRecommender
+from vidrec.viewer.demo import Demo, load_demo
+from vidrec.viewer.session import ViewerSession
+from vidrec.viewer.store import ViewerStore
 
 STORE_FILE = "viewers.sqlite3"
+SESSION_REC = "_session_rec"  # this session's recommender with its added videos, and their ids
 
 
 @st.cache_resource(show_spinner=False)
@@ -52,3 +56,15 @@ def _load_with_progress(config: Config) -> Demo:
 def get_store(home: str) -> ViewerStore:
     """The saved viewers under the data home, shared by every session (one connection per call)."""
     return ViewerStore(Path(home) / STORE_FILE)
+
+
+def session_recommender(demo: Demo, session: ViewerSession) -> HybridRecommender:
+    """The shared recommender, or a session-local view of it that includes added videos."""
+    key = tuple(v.video_id for v in session.added)
+    if not key:
+        return demo.rec
+    cached = st.session_state.get(SESSION_REC)
+    if cached is None or cached[0] != key:
+        cached = (key, with_videos(demo.rec, session.added))
+        st.session_state[SESSION_REC] = cached
+    return cached[1]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from vidrec.recommender import HybridRecommender
-from vidrec.session import ViewerSession
-from vidrec.transfer import MAX_BYTES, export_csv, export_json, parse_import
 from vidrec.ui.common import errors_shown
+from vidrec.viewer.ratings_file import MAX_BYTES, export_csv, export_json, parse_import
+from vidrec.viewer.session import ViewerSession
 
 
 def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:

@@ -10,11 +10,11 @@ import streamlit as st
 
 from vidrec.coldstart import new_video
 from vidrec.data.schema import genre_list
-from vidrec.demo import Demo
-from vidrec.session import ViewerSession
-from vidrec.store import ViewerStore, new_viewer_id
 from vidrec.ui.common import md, safely
-from vidrec.ui.loader import get_store
+from vidrec.ui.loader import SESSION_REC, get_store
+from vidrec.viewer.demo import Demo
+from vidrec.viewer.session import ViewerSession
+from vidrec.viewer.store import ViewerStore, new_viewer_id
 
 NEW_VIEWER, MOVIELENS_USER = "__new__", "__movielens__"
 
@@ -130,7 +130,7 @@ def _switch(demo: Demo, store: ViewerStore) -> None:
             "persona", persona.id, persona.name, demo.persona_ratings[persona.id]
         )
     st.session_state["viewer"] = session.saved_as(store, new_viewer_id())
-    st.session_state.pop("_session_rec", None)
+    st.session_state.pop(SESSION_REC, None)
 
 
 def _describe(demo: Demo, session: ViewerSession) -> None:

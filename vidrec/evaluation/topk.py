@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from vidrec.artifacts import load_artifacts, rating_counts, train_item_item, train_mf
-from vidrec.baselines import implicit_top_k
 from vidrec.config import Config
 from vidrec.data import Dataset
+from vidrec.evaluation.baselines import implicit_top_k
+from vidrec.metrics import K, ranking_metrics
 from vidrec.recommender import HybridRecommender
 
 log = logging.getLogger(__name__)
-K = 10
 PROTOCOL = "A: 75/25 by item, seed 42"
 
 
@@ -34,22 +34,6 @@ def stratified_split(ratings: pd.DataFrame, ratio: float = 0.75, seed: int = 42)
         shuffled = rng.permutation(idx)
         in_train[shuffled[: int(round(ratio * len(idx)))]] = True
     return ratings[in_train].reset_index(drop=True), ratings[~in_train].reset_index(drop=True)
-
-
-def ranking_metrics(top: dict[int, list[int]], relevant: dict[int, set[int]], k: int = K) -> dict:
-    """Precision, recall, binary nDCG and MAP at k, averaged over users with held-out videos."""
-    disc = 1.0 / np.log2(np.arange(2, k + 2))
-    sums = dict.fromkeys(("precision", "recall", "ndcg", "map"), 0.0)
-    for user, rel in relevant.items():
-        hits = np.array([v in rel for v in top.get(user, [])[:k]] + [False] * k)[:k]
-        n_hit = hits.sum()
-        sums["precision"] += n_hit / k
-        sums["recall"] += n_hit / len(rel)
-        sums["ndcg"] += (hits * disc).sum() / disc[: min(len(rel), k)].sum()
-        precision_at = np.cumsum(hits) / np.arange(1, k + 1)
-        sums["map"] += (precision_at * hits).sum() / min(len(rel), k)
-    n = max(len(relevant), 1)
-    return {f"{name}@{k}": value / n for name, value in sums.items()}
 
 
 def beyond_accuracy(top: dict[int, list[int]], rec: HybridRecommender) -> dict:
@@ -105,9 +89,8 @@ def fit_split(arts, config: Config, say=None) -> SplitModels:
             arts.embeddings,
             arts.index,
             mf,
-            None,
-            counts,
-            config.replace(item_item_weight=w),
+            rating_counts=counts,
+            config=config.replace(item_item_weight=w),
             item_item=item_item,
         )
         for w in {0.0, 1.0, config.item_item_weight}
@@ -184,7 +167,12 @@ def _explicit_mf_row(split: Dataset, config: Config, rec, history, relevant, tes
         top[user] = rec.video_ids[np.argsort(-pred, kind="stable")[:K]].tolist()
     row = _row("explicit MF (stars only)", top, relevant, fit_seconds, rec)
     explicit = HybridRecommender(
-        rec.catalog, rec.embeddings, rec.index, mf, None, np.zeros(len(rec.video_ids)), config
+        rec.catalog,
+        rec.embeddings,
+        rec.index,
+        mf,
+        rating_counts=np.zeros(len(rec.video_ids)),
+        config=config,
     )
     row.update(rating_errors(explicit, history, test))
     return row

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from vidrec.report import eval_tables, sweep
-
-FONT = dict(family="Inter, system-ui, sans-serif", size=13)
-OURS, BASELINE = "#0072B2", "#E69F00"  # colour-blind-safe, as in the other charts
+from vidrec.evaluation.report import eval_tables, sweep
+from vidrec.viewer.style import BASELINE, OURS, styled
 
 
 def alpha_sweep(doc: dict, default_alpha: float | None = None) -> go.Figure:
@@ -24,16 +22,15 @@ def alpha_sweep(doc: dict, default_alpha: float | None = None) -> go.Figure:
             annotation_text=f"app default α={default_alpha:g}",
             annotation_position="bottom left",
         )
-    fig.update_layout(
+    return styled(
+        fig,
+        height=380,
         title="Blend sweep (protocol A)",
         xaxis_title="α: 0 = collaborative only, 1 = content only",
         yaxis_title="metric at 10",
-        font=FONT,
-        height=380,
         margin=dict(l=60, r=20, t=50, b=50),
         legend=dict(orientation="h", y=-0.25),
     )
-    return fig
 
 
 def quality_vs_speed(doc: dict) -> go.Figure:
@@ -52,17 +49,16 @@ def quality_vs_speed(doc: dict) -> go.Figure:
             marker_color=colour,
             name=name,
         )
-    fig.update_layout(
+    return styled(
+        fig,
+        height=90 + 28 * len(frame),
         title="nDCG@10 and training time (protocol A)",
         xaxis=dict(range=[0, frame["nDCG@10"].max() * 1.7]),
         yaxis=dict(categoryorder="array", categoryarray=frame["method"].tolist()),
-        font=FONT,
-        height=90 + 28 * len(frame),
         margin=dict(l=10, r=10, t=80, b=30),
         legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0),
         barmode="overlay",
     )
-    return fig
 
 
 def _seconds(value: float) -> str:

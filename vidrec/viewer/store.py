@@ -24,10 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from vidrec.coldstart import ADDED_ID_START, MAX_DESCRIPTION, MAX_TITLE
-from vidrec.data.schema import GENRES, genre_list
+from vidrec.data.schema import (
+    ADDED_ID_START,
+    GENRES,
+    MAX_DESCRIPTION,
+    MAX_STARS,
+    MAX_TITLE,
+    MIN_STARS,
+    genre_list,
+)
 from vidrec.errors import DataError, video_id_of
-from vidrec.recommender import MAX_STARS, MIN_STARS
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1  # PRAGMA user_version of the tables below

@@ -5,14 +5,12 @@ so anything built from the embeddings by averaging lands where it should: the vi
 vector (a weighted mean of unit embeddings, renormalised) projects into the same map as the
 videos it came from, and it glides smoothly as ratings are added instead of jumping between
 runs of a stochastic layout. A fitted projection is two small arrays, it transforms new points
-without refitting, and it adds no dependency.
+without refitting, and it adds no dependency. It is refitted at start-up (milliseconds).
 """
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -35,43 +33,6 @@ class Projection:
         if x.ndim not in (1, 2) or x.shape[-1] != dim:
             raise DataError(f"Expected embeddings of shape (n, {dim}) or ({dim},), got {x.shape}")
         return (x - self.mean) @ self.components.T  # (n, 2) or (2,)
-
-    def save(self, path: Path) -> None:
-        """Write both arrays to an .npz file (no pickle), so the map survives restarts."""
-        with Path(path).open("wb") as handle:  # a handle stops numpy appending ".npz"
-            np.savez(handle, mean=self.mean, components=self.components)
-
-    @classmethod
-    def load(cls, path: Path) -> Projection:
-        """Read a projection written by save; a damaged or foreign file raises DataError."""
-        mean, components = _read_arrays(Path(path))
-        _check_arrays(mean, components, path)
-        return cls(mean=mean.astype(np.float64), components=components.astype(np.float64))
-
-
-def _read_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        # Our own handle: numpy leaks the one it opens when the archive turns out to be broken.
-        with path.open("rb") as handle:
-            data = np.load(handle, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy holds only one array
-                raise ValueError("not an .npz archive")
-            with data:
-                return data["mean"], data["components"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(f"Could not read the projection {path}: {err}. Rebuild it.") from None
-
-
-def _check_arrays(mean: np.ndarray, components: np.ndarray, path: Path) -> None:
-    dim = mean.shape[0] if mean.ndim == 1 else -1
-    if dim < 1 or components.shape != (N_COMPONENTS, dim):
-        raise DataError(
-            f"The projection {path} holds arrays of shapes {mean.shape} and {components.shape}, "
-            f"expected (d,) and ({N_COMPONENTS}, d). Rebuild it."
-        )
-    numeric = all(np.issubdtype(a.dtype, np.floating) for a in (mean, components))
-    if not numeric or not (np.isfinite(mean).all() and np.isfinite(components).all()):
-        raise DataError(f"The projection {path} holds non-finite or non-float values. Rebuild it.")
 
 
 def fit_projection(embeddings: np.ndarray) -> Projection:

@@ -12,8 +12,8 @@ import torch
 from vidrec.artifacts import Artifacts, rating_counts, train_mf
 from vidrec.config import Config
 from vidrec.data import Dataset
-from vidrec.evaluate import K, ranking_metrics
 from vidrec.mapping import fit_content_map
+from vidrec.metrics import K, ranking_metrics
 from vidrec.recommender import HybridRecommender, _zscore
 
 COLD_SHARE = 0.10
@@ -51,7 +51,9 @@ def evaluate_cold(
     )
     mf.item_bias[torch.as_tensor(cold_rows)] = torch.as_tensor(bias, dtype=mf.item_bias.dtype)
     fit_seconds = time.perf_counter() - t
-    rec = HybridRecommender(catalog, arts.embeddings, arts.index, mf, None, counts, config)
+    rec = HybridRecommender(
+        catalog, arts.embeddings, arts.index, mf, rating_counts=counts, config=config
+    )
     relevant, scores = _score_users(rec, warm, dataset.ratings, cold, cold_rows, config.seed)
     for alpha in alphas:
         scores[f"blend α={alpha:g}"] = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from vidrec.coldstart import AddedVideo
 from vidrec.data.schema import genre_list
 from vidrec.errors import DataError, video_id_of
-from vidrec.store import SavedViewer, ViewerStore, valid_stars
+from vidrec.viewer.store import SavedViewer, ViewerStore, valid_stars
 
 NEW, SAME = "new", "="
 

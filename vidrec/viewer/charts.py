@@ -1,7 +1,6 @@
 """Plotly figures for the demo: pure functions of data, each returning a go.Figure.
 
-No template is set, so Streamlit's light and dark themes restyle every chart; backgrounds are
-transparent and colours come from colour-blind-safe palettes (Okabe-Ito, Paul Tol, viridis).
+Colours and the shared look come from ``style``, so every chart in the app agrees.
 Category axes are avoided wherever labels may repeat (two videos share a title, a word piece
 occurs twice), because plotly merges equal category labels into one position: rows and columns
 sit at integer positions and carry their text through tickvals/ticktext instead.
@@ -17,57 +16,29 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from vidrec.errors import DataError
+from vidrec.viewer.style import (
+    COLLAB,
+    CONTENT,
+    FONT_SIZE,
+    GENRE_COLOURS,
+    HIGHLIGHT,
+    NEGATIVE,
+    OTHER_GENRE,
+    POPULAR,
+    POSITIVE,
+    SEQUENTIAL,
+    STARS_SCALE,
+    styled,
+)
 
-OTHER_GENRE = "Other"
-# One fixed colour per genre so every chart agrees; mid-tones read on light and dark themes.
-GENRE_COLOURS: dict[str, str] = {
-    "Action": "#D55E00",
-    "Adventure": "#E69F00",
-    "Animation": "#F0E442",
-    "Children's": "#BBCC33",
-    "Comedy": "#56B4E9",
-    "Crime": "#CC6677",
-    "Documentary": "#999933",
-    "Drama": "#0072B2",
-    "Fantasy": "#AA4499",
-    "Film-Noir": "#6F6F6F",
-    "Horror": "#882255",
-    "Musical": "#FFAABB",
-    "Mystery": "#44AA99",
-    "Romance": "#CC79A7",
-    "Sci-Fi": "#009E73",
-    "Thriller": "#EE8866",
-    "War": "#77AADD",
-    "Western": "#A6761D",
-    OTHER_GENRE: "#AAAAAA",
-}
-SCORE_PARTS = {  # column -> (trace name, colour)
-    "content_score": ("Content", "#0072B2"),
-    "collab_score": ("Collaborative", "#E69F00"),
-    "popularity_score": ("Popularity", "#009E73"),
-}
-POSITIVE, NEGATIVE = "#0072B2", "#D55E00"  # Okabe-Ito blue/vermillion: safe for red-green CVD
-SEQUENTIAL = "Viridis"
-STARS_SCALE = "RdBu"  # 1 star red, 5 stars blue; diverging and colour-blind-safe
-HIGHLIGHT = "#E69F00"
-FONT_SIZE = 13
 MAX_LABEL = 28
 ROW_PX = 26  # height per bar or heatmap row, so long lists stay legible
 EMPTY_RATINGS_HINT = "Rate a few videos to see what drives each recommendation"
-
-
-def _style(fig: go.Figure, height: int | None = None, **layout: object) -> go.Figure:
-    """The shared look: transparent backgrounds, tight margins, readable font, no template."""
-    look: dict[str, object] = {
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "margin": {"l": 8, "r": 8, "t": 40, "b": 8},
-        "font": {"size": FONT_SIZE},
-        "hoverlabel": {"font": {"size": FONT_SIZE}},
-        "height": height,
-    }
-    fig.update_layout(**{**look, **layout})  # a chart may override any part, e.g. its margins
-    return fig
+SCORE_PARTS = {  # column -> (trace name, colour)
+    "content_score": ("Content", CONTENT),
+    "collab_score": ("Collaborative", COLLAB),
+    "popularity_score": ("Popularity", POPULAR),
+}
 
 
 def _text(value: object) -> str:
@@ -104,7 +75,7 @@ def _message_figure(message: str, height: int = 220) -> go.Figure:
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _style(fig, height=height)
+    return styled(fig, height=height)
 
 
 def _row_height(rows: int, base: int = 120) -> int:
@@ -129,7 +100,7 @@ def score_breakdown(recs: pd.DataFrame) -> go.Figure:
         tickvals=rows, ticktext=[_text(shorten(t, 40)) for t in titles], autorange="reversed"
     )
     fig.update_xaxes(title_text="contribution to the score", zeroline=False)
-    return _style(fig, height=_row_height(len(titles)), barmode="relative", **_top_legend())
+    return styled(fig, height=_row_height(len(titles)), barmode="relative", **_top_legend())
 
 
 def _score_bar(
@@ -185,7 +156,7 @@ def attention_heatmap(
     fig.update_yaxes(
         tickvals=rows, ticktext=[_text(shorten(t)) for t in rec_titles], autorange="reversed"
     )
-    return _style(fig, height=_row_height(len(rec_titles), base=200))
+    return styled(fig, height=_row_height(len(rec_titles), base=200))
 
 
 def _weight_heatmap(z: np.ndarray, x, y, hover) -> go.Heatmap:
@@ -259,7 +230,7 @@ def token_attention_heatmap(tokens: list[str], matrix: np.ndarray, title: str) -
     fig.update_xaxes(title_text="key token", tickangle=-60, **axis)
     fig.update_yaxes(title_text="query token", autorange="reversed", **axis)
     side = min(220 + 16 * count, 900)  # roughly square, capped for long texts
-    return _style(fig, height=side, title={"text": _text(title), "x": 0.0})
+    return styled(fig, height=side, title={"text": _text(title), "x": 0.0})
 
 
 TOKENS_PER_ROW = 12  # a synopsis runs to ~90 tokens: wrap them so each stays readable
@@ -295,7 +266,7 @@ def token_strip(tokens: list[str], weights: np.ndarray) -> go.Figure:
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed")
-    return _style(fig, height=40 + 36 * rows, margin={"l": 4, "r": 4, "t": 4, "b": 4})
+    return styled(fig, height=40 + 36 * rows, margin={"l": 4, "r": 4, "t": 4, "b": 4})
 
 
 # ----- 5. interest map ---------------------------------------------------------------------------
@@ -324,7 +295,7 @@ def interest_map(
     # PCA axes have no units; the ticks would only suggest a scale that is not there.
     fig.update_xaxes(title_text="content axis 1", showticklabels=False, zeroline=False)
     fig.update_yaxes(title_text="content axis 2", showticklabels=False, zeroline=False)
-    return _style(fig, height=560, legend={"itemsizing": "constant"})
+    return styled(fig, height=560, legend={"itemsizing": "constant"})
 
 
 def _checked_coords(coords: np.ndarray, n_titles: int, n_genres: int) -> np.ndarray:
@@ -440,7 +411,7 @@ def genre_interest(rows: pd.DataFrame) -> go.Figure:
     )
     fig.update_yaxes(tickvals=np.arange(len(genres)), ticktext=[_text(g) for g in genres])
     fig.update_xaxes(title_text="affinity (cosine to genre centroid)", range=[-1.05, 1.05])
-    return _style(fig, height=_row_height(len(genres), base=90), showlegend=False)
+    return styled(fig, height=_row_height(len(genres), base=90), showlegend=False)
 
 
 def _genre_hover(ordered: pd.DataFrame) -> np.ndarray:
@@ -454,38 +425,6 @@ def _genre_hover(ordered: pd.DataFrame) -> np.ndarray:
 
 
 # ----- 7. alpha sweep ----------------------------------------------------------------------------
-
-
-SWEEP_METRICS = {"ndcg@10": ("NDCG@10", "#0072B2"), "precision@10": ("Precision@10", "#E69F00")}
-
-
-def alpha_sweep(rows: list[dict]) -> go.Figure:
-    """Ranking quality against the content/collaborative blend α, to pick a good default."""
-    if not rows:
-        raise DataError("alpha_sweep needs at least one evaluated alpha")
-    frame = pd.DataFrame(rows)
-    _require_columns(frame, ["alpha", "ndcg@10"], "alpha_sweep")
-    frame = frame.sort_values("alpha", kind="stable")
-    fig = go.Figure()
-    for column, (name, colour) in SWEEP_METRICS.items():
-        if column not in frame.columns:
-            continue  # precision is optional: older evaluation runs only kept NDCG
-        fig.add_trace(
-            go.Scatter(
-                x=frame["alpha"].to_numpy(dtype=np.float64),
-                y=frame[column].to_numpy(dtype=np.float64),
-                mode="lines+markers",
-                name=name,
-                line={"color": colour},
-                hovertemplate=f"α = %{{x:.2f}}<br>{name}: %{{y:.4f}}<extra></extra>",
-            )
-        )
-    fig.update_xaxes(title_text="α (1 = content only, 0 = collaborative only)")
-    fig.update_yaxes(title_text="score", rangemode="tozero")
-    return _style(fig, height=360, **_top_legend())
-
-
-# ----- 8. the product loop ------------------------------------------------------------------------
 
 
 def loop_dot(stages: list[tuple[str, str]]) -> str:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from vidrec.errors import DataError
-from vidrec.store import MAX_RATINGS, valid_stars
+from vidrec.viewer.store import MAX_RATINGS, valid_stars
 
 FORMAT, VERSION = "vidrec-ratings", 1  # marker and version written in every JSON export
 COLUMNS = ("video_id", "title", "stars")

@@ -10,16 +10,12 @@ import pytest
 import torch
 
 from vidrec.artifacts import load_artifacts
+from vidrec.benchmarks.scale import recall_at, run_scale_bench
+from vidrec.benchmarks.synthetic import noise_model, synthesize
+from vidrec.evaluation.report import scale_frame
 from vidrec.index import MaxInnerProductIndex, VideoIndex
 from vidrec.mf import BiasedMF, MFParams, UserVector
 from vidrec.recommender import HybridRecommender
-from vidrec.scalebench import (
-    noise_model,
-    recall_at,
-    run_scale_bench,
-    scale_table,
-    synthesize,
-)
 
 
 @pytest.fixture
@@ -58,9 +54,9 @@ def test_scale_bench_runs_on_a_tiny_catalog(tiny_config, monkeypatch):
     assert any(op.startswith("content search, HNSW ef") for op in ops)
     assert any(op.startswith("MF index build, inner-product IVF") for op in ops)
     assert any(op.startswith("MF top-200, IVF nprobe") for op in ops)
-    table = scale_table(rows)
-    assert table.count("\n| 300 |") == len(ops)
-    assert "300 videos: noise σ" in table
+    table = scale_frame({"rows": rows})  # the README and the app show the rows this way
+    shown = table[table["videos"] == 300]
+    assert shown["operation"].tolist() == ops and shown["p50 ms"].notna().any()
 
 
 def test_recall_ignores_padding_and_counts_hits():
@@ -102,10 +98,11 @@ def test_recommender_with_an_exact_factor_index_matches_the_scan(
     monkeypatch.setattr("vidrec.recommender.EXACT_SCORING_MAX", 50)  # take the retrieval path
     syn = synthesize(tiny_model, 600, seed=2)
     index = VideoIndex.build(syn.catalog["video_id"].to_numpy(), syn.embeddings)
-    parts = (syn.catalog, syn.embeddings, index, syn.mf, None, syn.counts, tiny_config)
-    scan = HybridRecommender(*parts)
+    parts = (syn.catalog, syn.embeddings, index, syn.mf)
+    given = dict(rating_counts=syn.counts, config=tiny_config)
+    scan = HybridRecommender(*parts, **given)
     exact = MaxInnerProductIndex(syn.mf.float_factors())
     exact.nprobe = exact.nlist
-    indexed = HybridRecommender(*parts, collab_index=exact)
+    indexed = HybridRecommender(*parts, **given, collab_index=exact)
     viewer = {3: 5.0, 40: 4.0, 77: 1.0, 120: 5.0}
     pd.testing.assert_frame_equal(scan.recommend(viewer), indexed.recommend(viewer))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+from vidrec.config import APP
 
 
 def rerun_after_rating(ratings: int = 20, view: str = "For you", timeout: float = 600) -> dict:

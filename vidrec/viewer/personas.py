@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from vidrec.config import ASSETS
 from vidrec.errors import DataError
 
-PERSONAS_FILE = Path(__file__).resolve().parent.parent / "assets" / "personas.json"
+PERSONAS_FILE = ASSETS / "personas.json"
 MIN_RATINGS, MAX_RATINGS = 5, 10
 STAR_RANGE = (1.0, 5.0)
 _TEXT_FIELDS = ("id", "name", "icon", "bio")

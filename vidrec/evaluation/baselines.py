@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from vidrec.errors import ConfigError
+from vidrec.metrics import ranking_metrics
 
 log = logging.getLogger(__name__)
 PACKAGES = {"implicit": "implicit", "surprise": "scikit-surprise"}
@@ -94,8 +95,6 @@ def _fit(name: str, params: dict, matrix):
 
 def _tuned(name: str, train: pd.DataFrame, video_ids: np.ndarray, k: int) -> dict:
     """The grid point with the best nDCG@k on 10% of the training ratings held out."""
-    from vidrec.evaluate import ranking_metrics
-
     held = np.random.default_rng(7).random(len(train)) < 0.1
     fit_part, val = train[~held], train[held]
     user_ids = np.unique(fit_part["user_id"])

@@ -12,12 +12,12 @@ import pandas as pd
 
 from vidrec.artifacts import Progress, load_artifacts, make_encoder, recommender_from
 from vidrec.config import Config
-from vidrec.data.schema import genre_list
+from vidrec.data.schema import genre_list, user_ratings
 from vidrec.errors import DataError
-from vidrec.personas import Persona, load_personas, resolve_ratings
-from vidrec.projection import Projection, fit_projection
 from vidrec.recommender import HybridRecommender, Profile
 from vidrec.tags import ZeroShotTagger, load_vocabulary
+from vidrec.viewer.personas import Persona, load_personas, resolve_ratings
+from vidrec.viewer.projection import Projection, fit_projection
 
 TAGS_PER_VIDEO = 4
 
@@ -52,10 +52,7 @@ class Demo:
 
     def user_ratings(self, user_id: int) -> dict[int, float]:
         """A real MovieLens user's ratings, to fold in like any other viewer."""
-        mine = self.ratings[self.ratings["user_id"] == int(user_id)]
-        if mine.empty:
-            raise DataError(f"there is no user {user_id} in this dataset")
-        return dict(zip(mine["video_id"].astype(int), mine["rating"].astype(float)))
+        return user_ratings(self.ratings, user_id)
 
     def genre_interest(self, profile: Profile, rec: HybridRecommender) -> pd.DataFrame:
         """Per genre: how many rated, their mean stars, and the profile's affinity (cosine).

@@ -1,0 +1,49 @@
+"""One evaluation run: every protocol on the same data, rows ready for results.save."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from vidrec.artifacts import load_artifacts, make_encoder
+from vidrec.config import Config
+from vidrec.evaluation.baselines import require, surprise_predictors
+from vidrec.evaluation.cold import evaluate_cold
+from vidrec.evaluation.stars import cross_validate, vidrec_predictor
+from vidrec.evaluation.tags import evaluate_tagger
+from vidrec.evaluation.topk import evaluate
+from vidrec.tags import load_vocabulary
+
+
+def run_eval(
+    config: Config,
+    sweep: bool = True,
+    baselines: bool = True,
+    folds: int = 5,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[dict]:
+    """Every protocol on the same data in one run: A (top-K), B (stars CV), C (cold), tags."""
+    if baselines:
+        require()
+    say = progress or (lambda s, d, n: None)
+    alphas = np.round(np.linspace(0, 1, 11), 2) if sweep else ()
+    rows = evaluate(config, alphas=alphas, baselines=baselines, progress=say)
+    arts = load_artifacts(config)
+    ratings = arts.dataset.ratings
+    stars_only = config.replace(
+        mf_observed_weight=0.0, mf_unobserved_weight=0.0, mf_rating_weight=1.0
+    )
+    predictors = {
+        "hybrid": vidrec_predictor(arts.dataset, config),
+        "explicit MF (stars only)": vidrec_predictor(arts.dataset, stars_only),
+    }
+    if baselines:
+        predictors.update(surprise_predictors())
+    for i, (name, predict) in enumerate(predictors.items()):
+        say("Protocol B: 5-fold cross-validation", i, len(predictors))
+        rows.append(cross_validate(name, predict, ratings, folds))
+    rows += evaluate_cold(arts, config)
+    if (arts.dataset.catalog["description"].str.len() > 0).any():
+        rows += evaluate_tagger(make_encoder(config), arts.dataset.catalog, load_vocabulary())
+    return rows
