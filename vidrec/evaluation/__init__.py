@@ -1,0 +1,1 @@
+"""Offline evaluation: the protocols, external baselines, the runner, saved results and their report."""
