@@ -1,1 +1,1 @@
-"""Offline evaluation: the protocols, external baselines, the runner, saved results and their report."""
+"""Offline evaluation: protocols, external baselines, the runner, saved results, the report."""
