@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from vidrec.config import REPO
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--disable-quic",
 ]  # fmt: skip
-REPO = Path(__file__).resolve().parent.parent
 SHOTS = REPO / "test-artifacts"
 
 

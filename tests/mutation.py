@@ -26,7 +26,7 @@ SCOPE = [  # the maths: ranking, interest mapping, item-item, content map, metri
     "vidrec.mf.*",
     "vidrec.itemitem.*",
     "vidrec.mapping.*",
-    "vidrec.evaluation.topk.x_ranking_metrics__mutmut_*",
+    "vidrec.metrics.*",
     "vidrec.evaluation.topk.x_beyond_accuracy__mutmut_*",
     "vidrec.evaluation.topk.x_stratified_split__mutmut_*",
     "vidrec.content.xǁContentEncoderǁ_embed_batch__mutmut_*",

@@ -8,13 +8,13 @@ so a rating the app drops, a knob it miswires or a list it forgets to refresh al
 import base64
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from vidrec.artifacts import load_artifacts, load_recommender
+from vidrec.config import ASSETS
 from vidrec.evaluation import results
 from vidrec.evaluation.stars import cross_validate, vidrec_predictor
 from vidrec.evaluation.topk import evaluate
@@ -22,9 +22,7 @@ from vidrec.ui.loader import STORE_FILE
 from vidrec.viewer.store import ViewerStore
 
 TIMEOUT = 300  # the first run in a process loads the Transformer and the artifacts
-PERSONAS = json.loads(
-    (Path(__file__).resolve().parent.parent / "assets" / "personas.json").read_text("utf-8")
-)
+PERSONAS = json.loads((ASSETS / "personas.json").read_text("utf-8"))
 RANK = re.compile(r"^\*\*(\d+)\. ")  # a card's heading: "**3. Title**"
 
 

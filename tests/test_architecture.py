@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from vidrec.config import REPO
 from vidrec.moved import MOVED
 
-REPO = Path(__file__).resolve().parents[1]
 CONTRACTS = {
     "layers": "The loop runs one way: each layer imports only the layers below it",
     "streamlit": "Only the browser front end imports streamlit",

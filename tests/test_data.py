@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vidrec.data as data
-from vidrec.config import Config
+from vidrec.config import REPO, Config
 from vidrec.data import Dataset, genre_list, load_dataset, load_folder, movielens, video_text
 from vidrec.data.folder import load_ml100k
 from vidrec.errors import DataError
@@ -302,8 +302,7 @@ def test_fingerprint_is_stable_and_tracks_ratings(tmp_path):
     first, second = load_folder(folder), load_folder(folder)
     assert first.fingerprint() == second.fingerprint()
     code = f"from vidrec.data import load_folder; print(load_folder({str(folder)!r}).fingerprint())"
-    repo = Path(__file__).resolve().parents[1]
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo)
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert other.stdout.strip() == first.fingerprint()  # no per-process hash seed involved
     write(folder, "ratings.csv", RATINGS.replace("1,2,3.5,200", "1,2,4.0,200"))
     assert load_folder(folder).fingerprint() != first.fingerprint()

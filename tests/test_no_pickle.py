@@ -8,10 +8,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from vidrec.config import REPO
 from vidrec.content import BUNDLED_MODEL, ContentEncoder, resolve_model
 from vidrec.errors import VidrecError
 
-LIBRARY = Path(__file__).resolve().parents[1] / "vidrec"
+LIBRARY = REPO / "vidrec"
 RISKY = re.compile(
     r"\bimport pickle\b|\bpickle\.(?:load|Unpickler)|torch\.load\(|joblib|read_pickle|dill\b"
 )

@@ -231,7 +231,7 @@ def build_catalog(raw: pd.DataFrame, file: str) -> pd.DataFrame:
     catalog = catalog.sort_values("video_id", kind="stable").reset_index(drop=True)
     for column in ("title", "genres", "description", "tags", "text"):
         catalog[column] = catalog[column].astype(str)
-    return catalog
+    return catalog[list(CATALOG_COLUMNS)]
 
 
 def _column(raw: pd.DataFrame, name: str) -> pd.Series:
@@ -327,4 +327,4 @@ def build_ratings(raw: pd.DataFrame, file: str) -> pd.DataFrame:
             file,
             len(ratings) - len(deduped),
         )
-    return deduped.sort_values(["user_id", "video_id"]).reset_index(drop=True)
+    return deduped.sort_values(["user_id", "video_id"]).reset_index(drop=True)[list(RATING_COLUMNS)]
