@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
+from figures import assert_serialisable, assert_shared_look
 
 from vidrec.errors import DataError
 from vidrec.viewer import charts
-
-GENRES = [
-    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
-    "War", "Western",
-]  # fmt: skip
 
 
 def recs_frame() -> pd.DataFrame:
@@ -29,41 +22,6 @@ def recs_frame() -> pd.DataFrame:
     frame = pd.DataFrame({"title": ["Alien (1979)", "Heat (1995)", "Heat (1995)", "Babe (1995)"]})
     frame = frame.assign(**parts)
     return frame.assign(score=frame[list(parts)].sum(axis=1))
-
-
-def assert_serialisable(fig: go.Figure) -> dict:
-    assert isinstance(fig, go.Figure)
-    return json.loads(fig.to_json())
-
-
-def assert_shared_look(fig: go.Figure) -> None:
-    layout = fig.to_plotly_json()["layout"]
-    # No template of our own: only plotly's process default, which Streamlit's theme replaces.
-    assert fig.layout.template == go.Figure().layout.template
-    assert layout["paper_bgcolor"] == layout["plot_bgcolor"] == "rgba(0,0,0,0)"
-    assert layout["font"]["size"] >= 12
-
-
-# ----- shared helpers ----------------------------------------------------------------------------
-
-
-def test_every_genre_has_a_distinct_fixed_colour():
-    assert set(charts.GENRE_COLOURS) == {*GENRES, charts.OTHER_GENRE}
-    assert len(set(charts.GENRE_COLOURS.values())) == len(charts.GENRE_COLOURS)
-
-
-@pytest.mark.parametrize(
-    ("genres", "main"),
-    [("Sci-Fi|Action", "Sci-Fi"), ("", "Other"), ("Film-Noir", "Film-Noir"), ("Anime", "Other")],
-)
-def test_main_genre_is_the_first_known_genre(genres, main):
-    assert charts.main_genre(genres) == main
-
-
-def test_shorten_keeps_short_text_and_cuts_long_text():
-    assert charts.shorten("Alien (1979)") == "Alien (1979)"
-    cut = charts.shorten("Dr. Strangelove or: How I Learned to Stop Worrying (1963)")
-    assert len(cut) <= 28 and cut.endswith("…")
 
 
 # ----- score_breakdown ---------------------------------------------------------------------------
@@ -212,93 +170,11 @@ def test_token_strip_escapes_markup_and_checks_lengths():
         charts.token_strip([], np.ones(0))
 
 
-# ----- interest_map ------------------------------------------------------------------------------
-
-
-def catalog_points(n: int = 40) -> tuple[np.ndarray, list[str], list[str]]:
-    coords = np.random.default_rng(3).normal(size=(n, 2))  # (n, 2)
-    titles = [f"Video {i}" for i in range(n)]
-    genres = [["Action|Sci-Fi", "Comedy", "", "Horror|Thriller"][i % 4] for i in range(n)]
-    return coords, titles, genres
-
-
-def test_interest_map_draws_genres_ratings_picks_and_viewer():
-    coords, titles, genres = catalog_points()
-    rated = {0: 5.0, 5: 1.0, 9: 3.5}
-    fig = charts.interest_map(coords, titles, genres, rated, (0.25, -0.5), [1, 2, 3])
-    names = [t.name for t in fig.data]
-    assert names == ["Action", "Comedy", "Horror", "Other", "Recommended", "Rated", "You"]
-    genre_points = sum(len(t.x) for t in fig.data[:4])
-    assert genre_points == len(titles)
-    by_name = {t.name: t for t in fig.data}
-    assert len(by_name["Rated"].x) == len(rated)
-    assert by_name["Rated"].marker.symbol == "star"
-    assert list(by_name["Rated"].marker.color) == [5.0, 1.0, 3.5]
-    np.testing.assert_allclose(by_name["Rated"].x, coords[[0, 5, 9], 0])
-    assert len(by_name["Recommended"].x) == 3
-    assert (by_name["You"].x, by_name["You"].y) == ((0.25,), (-0.5,))
-    assert by_name["Horror"].marker.color == charts.GENRE_COLOURS["Horror"]
-    assert_shared_look(fig)
-    assert_serialisable(fig)
-
-
-def test_interest_map_without_viewer_or_ratings_has_only_the_catalog():
-    coords, titles, genres = catalog_points()
-    fig = charts.interest_map(coords, titles, genres, {}, None, [])
-    names = [t.name for t in fig.data]
-    assert "You" not in names and "Rated" not in names and "Recommended" not in names
-    assert all(t.mode == "markers" for t in fig.data)
-    assert_serialisable(fig)
-
-
-def test_interest_map_rejects_bad_input():
-    coords, titles, genres = catalog_points()
-    with pytest.raises(DataError, match="shape"):
-        charts.interest_map(coords[:, :1], titles, genres, {}, None, [])
-    with pytest.raises(DataError, match="genre"):
-        charts.interest_map(coords, titles, genres[:-1], {}, None, [])
-    with pytest.raises(DataError, match="rows"):
-        charts.interest_map(coords, titles, genres, {len(titles): 4.0}, None, [])
-
-
-# ----- genre_interest ----------------------------------------------------------------------------
-
-
-def genre_rows() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "genre": ["Action", "Drama", "Horror", "Sci-Fi"],
-            "n_rated": [3, 0, 1, 4],
-            "mean_stars": [4.0, np.nan, 1.0, 4.5],
-            "affinity": [0.4, 0.05, -0.6, 0.8],
-        }
-    )
-
-
-def test_genre_interest_sorts_and_colours_by_sign():
-    fig = charts.genre_interest(genre_rows())
-    bar = fig.data[0]
-    assert len(fig.data) == 1 and isinstance(bar, go.Bar) and bar.orientation == "h"
-    assert list(fig.layout.yaxis.ticktext) == ["Horror", "Drama", "Action", "Sci-Fi"]
-    assert list(bar.x) == [-0.6, 0.05, 0.4, 0.8]  # ascending: the strongest is drawn on top
-    assert list(bar.marker.color) == [charts.NEGATIVE] + [charts.POSITIVE] * 3
-    assert [list(row) for row in bar.customdata][1] == ["Drama", "0", "–"]
-    assert [list(row) for row in bar.customdata][3] == ["Sci-Fi", "4", "4.50"]
-    assert_shared_look(fig)
-    assert_serialisable(fig)
-
-
-def test_genre_interest_requires_its_columns():
-    with pytest.raises(DataError, match="affinity"):
-        charts.genre_interest(genre_rows().drop(columns="affinity"))
-
-
 def test_charts_follow_whatever_template_the_app_chooses(monkeypatch):
     monkeypatch.setattr(pio.templates, "default", "plotly_dark")
     figures = [
         charts.score_breakdown(recs_frame()),
         charts.token_strip(TOKENS, np.ones(len(TOKENS)) / len(TOKENS)),
-        charts.genre_interest(genre_rows()),
     ]
     for fig in figures:
         assert fig.layout.template == pio.templates["plotly_dark"]

@@ -8,7 +8,7 @@ import streamlit as st
 
 from vidrec.recommender import HybridRecommender, Profile
 from vidrec.ui.common import md
-from vidrec.viewer import charts
+from vidrec.viewer import charts, maps
 from vidrec.viewer.demo import Demo
 from vidrec.viewer.session import ViewerSession
 
@@ -99,7 +99,7 @@ def render_map(demo: Demo, rec: HybridRecommender, profile: Profile, recs: pd.Da
     viewer_xy = (
         tuple(demo.projection.transform(profile.content)) if np.any(profile.content) else None
     )
-    fig = charts.interest_map(
+    fig = maps.interest_map(
         coords,
         rec.catalog["title"].tolist(),
         rec.catalog["genres"].tolist(),
@@ -113,7 +113,7 @@ def render_map(demo: Demo, rec: HybridRecommender, profile: Profile, recs: pd.Da
         st.markdown("**Interest by genre**")
         if profile.n:
             st.plotly_chart(
-                charts.genre_interest(demo.genre_interest(profile, rec)),
+                maps.genre_interest(demo.genre_interest(profile, rec)),
                 key="genre_interest",
                 theme="streamlit",
             )
