@@ -79,3 +79,5 @@ def test_mean_ndcg_averages_over_the_pairs_given_and_is_zero_for_none():
     want = (1 / math.log2(3) + 1.0 + 0.0) / 3
     assert mean_ndcg(pairs, k=3) == pytest.approx(want)
     assert mean_ndcg([], k=3) == 0.0
+    # more relevant videos than k: the ideal list is cut at k, so a perfect top 3 scores 1
+    assert mean_ndcg([([1, 2, 3], {1, 2, 3, 4, 5})], k=3) == pytest.approx(1.0)
