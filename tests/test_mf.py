@@ -268,7 +268,8 @@ def test_validation_scores_held_out_pairs_against_the_user_step():
     mf = BiasedMF.from_item_side(HAND, torch.tensor(V4), torch.tensor(item_bias), MU)
     users, items = np.nonzero(R)
     val = (np.array([0, 2, 2]), np.array([3, 1, 2]), np.array([2.0, 1.0, 5.0]))
-    got = mf._validate(_sparse(users, items, R[users, items], 3, 4), val, epoch=4)
+    by_user = _sparse(users, items, R[users, items], 3, 4)
+    got = mf._validate(mf._solve_users(by_user), by_user, val, epoch=4)
     pref, taste, bias = hand_user_step(item_bias=item_bias)
     u, i, r = val
     pred = MU + bias[u] + item_bias[i] + (taste[u] * V4[i]).sum(1)
@@ -307,7 +308,7 @@ def test_ndcg_at_10_on_a_catalog_smaller_than_ten():
 
 
 def _scripted(ndcg, rmse):
-    def validate(by_user, val, epoch):
+    def validate(solved, by_user, val, epoch):
         return {"epoch": epoch + 1, "ndcg@10": ndcg[epoch], "rmse": rmse[epoch]}
 
     return validate
@@ -396,7 +397,8 @@ def test_validation_rmse_multiplies_taste_by_the_item_factors():
     mf = hand_model(4)
     users, items = np.nonzero(R)
     val = (np.array([0, 1]), np.array([3, 2]), np.array([3.0, 4.0]))
-    got = mf._validate(_sparse(users, items, R[users, items], 3, 4), val, epoch=0)
+    by_user = _sparse(users, items, R[users, items], 3, 4)
+    got = mf._validate(mf._solve_users(by_user), by_user, val, epoch=0)
     _, taste, bias = hand_user_step()
     u, i, r = val
     pred = MU + bias[u] + B4[i] + (taste[u] * V4[i]).sum(1)

@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from vidrec.als import DTYPE, RatedRows, item_step, ridge_diagonal, user_step
 from vidrec.config import MFParams
 from vidrec.errors import DataError
 from vidrec.metrics import K, mean_ndcg
 
 log = logging.getLogger(__name__)
-DTYPE = torch.float64  # solves are small; double precision keeps fold-in equal to training
 
 
 @dataclass(frozen=True)
@@ -124,54 +124,39 @@ class BiasedMF:
         self.global_mean = float(ratings.mean())
         self.item_factors = 0.1 * torch.randn(n_items, p.factors, generator=gen, dtype=DTYPE)
         self.item_bias = torch.zeros(n_items, dtype=DTYPE)
-        by_user = _sparse(users, items, ratings, n_users, n_items)
-        by_item = _sparse(items, users, ratings, n_items, n_users)
+        by_user = _sparse(users, items, ratings, n_users, n_items, p.batch_rows)
+        by_item = _sparse(items, users, ratings, n_items, n_users, p.batch_rows)
         self.history = []
+        self._refresh_gram()
+        solved = self._solve_users(by_user)
         for epoch in range(epochs):
+            self.item_factors, self.item_bias = self._solve_items(by_item, *solved)
             self._refresh_gram()
-            pref, taste, ubias = self._solve_users(by_user)
-            self.item_factors, self.item_bias = self._solve_items(by_item, pref, taste, ubias)
+            solved = self._solve_users(by_user)  # next epoch's user step, and what is validated
             if val is None:
                 continue
-            self._refresh_gram()
-            self.history.append(self._validate(by_user, val, epoch))
+            self.history.append(self._validate(solved, by_user, val, epoch))
             if progress:
                 progress(epoch + 1, epochs, self.history[-1])
             best = max(range(len(self.history)), key=lambda e: self._merit(self.history[e]))
             if epoch - best >= p.patience:
                 break
-        self._refresh_gram()
-        self.user_factors = self._solve_users(by_user)[0]
+        self.user_factors = solved[0]
 
     def _refresh_gram(self) -> None:
         self._gram = self.item_factors.T @ self.item_factors  # (d, d), shared by all fold-ins
 
-    def _solve_users(self, by_user: torch.Tensor):
+    def _solve_users(self, by_user: RatedRows):
         """The user half-step for every user: a batch of the same solves fold_in runs."""
-        p = self.params
-        one = torch.ones(self.n_items, 1, dtype=DTYPE)
-        feats = torch.cat([self.item_factors, one], 1)  # (n_items, d+1): rating-head features
-        pref = _ridge_rows(by_user, self.item_factors, None, 0.0, self._implicit_reg(), p, True)
-        offset = self.global_mean + self.item_bias
-        taste_reg = _diag(p.factors, p.rating_reg, p.bias_reg)
-        rest = _ridge_rows(by_user, None, (feats, offset), 1.0, taste_reg, p, False)
-        return pref, rest[:, :-1], rest[:, -1]
+        return user_step(by_user, self.item_factors, self.item_bias, self.global_mean, self.params)
 
-    def _solve_items(self, by_item, pref, taste, ubias):
-        p = self.params
-        n_users = pref.shape[0]
-        zcol, ocol = torch.zeros(n_users, 1, dtype=DTYPE), torch.ones(n_users, 1, dtype=DTYPE)
-        implicit = torch.cat([pref, zcol], 1)  # (n_users, d+1): the bias does not rank
-        rating = (torch.cat([taste, ocol], 1), self.global_mean + ubias)
-        reg = _diag(p.factors, p.reg, p.bias_reg)
-        sol = _ridge_rows(by_item, implicit, rating, p.rating_weight, reg, p, True)
-        return sol[:, :-1], sol[:, -1]
+    def _solve_items(self, by_item: RatedRows, pref, taste, ubias):
+        return item_step(by_item, pref, taste, ubias, self.global_mean, self.params)
 
-    def _implicit_reg(self) -> torch.Tensor:
-        return torch.full((self.params.factors,), self.params.reg, dtype=DTYPE)
-
-    def _validate(self, by_user: torch.Tensor, val, epoch: int) -> dict:
-        pref, taste, ubias = self._solve_users(by_user)
+    def _validate(self, solved, by_user: RatedRows, val, epoch: int) -> dict:
+        """Validation RMSE of the stars head and nDCG@10 of the preference head, with the users
+        solved on the current items; training items are masked out of each user's ranking."""
+        pref, taste, ubias = solved
         u, i, r = (torch.as_tensor(a) for a in val)
         pred = (
             self.global_mean
@@ -180,11 +165,23 @@ class BiasedMF:
             + (taste[u] * self.item_factors[i]).sum(1)
         )
         rmse = float(torch.sqrt(((pred.clamp(1, 5) - r) ** 2).mean()))
-        scores = pref @ self.item_factors.T  # (n_users, n_items)
-        scores[by_user.to_dense() != 0] = -torch.inf
-        ndcg = _ndcg_at_10(scores, u.numpy(), i.numpy())
+        ndcg = self._ranked_ndcg(pref, by_user, val[0], val[1])
         log.debug("epoch %d: val nDCG@10 %.4f RMSE %.4f", epoch + 1, ndcg, rmse)
         return {"epoch": epoch + 1, "ndcg@10": ndcg, "rmse": rmse}
+
+    def _ranked_ndcg(self, pref, by_user: RatedRows, users, items) -> float:
+        """nDCG@10 over the validated users, scored batch_rows users at a time."""
+        wanted = np.unique(users)
+        total = 0.0
+        for start in range(0, len(wanted), self.params.batch_rows):
+            batch = wanted[start : start + self.params.batch_rows]
+            scores = pref[batch] @ self.item_factors.T  # (b, n_items)
+            rows, cols = by_user.entries(batch)
+            scores[torch.as_tensor(rows), torch.as_tensor(cols)] = -torch.inf
+            mine = np.isin(users, batch)
+            local = np.searchsorted(batch, users[mine])
+            total += _ndcg_at_10(scores, local, items[mine]) * len(batch)
+        return total / max(len(wanted), 1)
 
     # ---- online use -----------------------------------------------------------------------
     def fold_in(self, item_rows: np.ndarray, stars: np.ndarray) -> UserVector:
@@ -203,7 +200,7 @@ class BiasedMF:
         )
         pref = torch.linalg.solve(a, (p.unobserved_weight + p.observed_weight) * V.sum(0))
         X = torch.cat([V, torch.ones(len(rows), 1, dtype=DTYPE)], 1)  # (n, d+1)
-        b = X.T @ X + torch.diag(_diag(d, p.rating_reg, p.bias_reg))
+        b = X.T @ X + torch.diag(ridge_diagonal(d, p.rating_reg, p.bias_reg))
         taste = torch.linalg.solve(b, X.T @ (r - self.global_mean - self.item_bias[rows]))
         return UserVector(
             pref.float().numpy(), taste[:-1].float().numpy(), float(taste[-1]), len(rows)
@@ -281,53 +278,9 @@ def _check_triples(users, items, ratings, n_users, n_items):
     return users, items, ratings
 
 
-def _sparse(rows, cols, vals, n_rows, n_cols) -> torch.Tensor:
-    """(n_rows, n_cols) sparse matrix of stars; a stored 0 never occurs (stars ≥ 0.5)."""
-    idx = torch.as_tensor(np.stack([rows, cols]))
-    return torch.sparse_coo_tensor(
-        idx, torch.as_tensor(vals, dtype=DTYPE), (n_rows, n_cols), check_invariants=False
-    ).coalesce()
-
-
-def _diag(d: int, reg: float, bias_reg: float) -> torch.Tensor:
-    out = torch.full((d + 1,), reg, dtype=DTYPE)
-    out[-1] = bias_reg
-    return out
-
-
-def _ridge_rows(matrix, implicit, rating, rating_weight, reg, p: MFParams, use_implicit: bool):
-    """Solve, for every row of a sparse star matrix, the weighted ridge problem of one half-step.
-
-    implicit: (n_cols, k) features for the pick/no-pick term (None to skip it);
-    rating: ((n_cols, k) features, offset) for the star term, offset (n_cols,) or per-row
-    scalar broadcast (None to skip). Rows are solved in mini-batches of ``p.batch_rows``.
-    """
-    n_rows = matrix.shape[0]
-    k = (implicit if implicit is not None else rating[0]).shape[1]
-    gram = p.unobserved_weight * implicit.T @ implicit if use_implicit else 0.0
-    out = []
-    for start in range(0, n_rows, p.batch_rows):
-        batch = torch.arange(start, min(start + p.batch_rows, n_rows))
-        stars = matrix.index_select(0, batch).to_dense()  # (B, n_cols)
-        mask = (stars != 0).to(DTYPE)
-        A = torch.diag(reg).expand(len(stars), k, k).clone() + gram
-        rhs = torch.zeros(len(stars), k, dtype=DTYPE)
-        if use_implicit:
-            A += p.observed_weight * _masked_outer(mask, implicit)
-            rhs += (p.unobserved_weight + p.observed_weight) * mask @ implicit
-        if rating is not None:
-            feats, offset = rating
-            resid = (stars - offset[None, :]) * mask  # offsets belong to the columns
-            A += rating_weight * _masked_outer(mask, feats)
-            rhs += rating_weight * resid @ feats
-        out.append(torch.linalg.solve(A, rhs))
-    return torch.cat(out)
-
-
-def _masked_outer(mask: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
-    """Σ_j mask[b, j] · f_j f_jᵀ for every row b: (B, k, k)."""
-    n, k = feats.shape
-    return (mask @ (feats[:, :, None] * feats[:, None, :]).reshape(n, k * k)).reshape(-1, k, k)
+def _sparse(rows, cols, vals, n_rows, n_cols, batch_rows: int = 1024) -> RatedRows:
+    """(n_rows, n_cols) stars held by rows; a stored 0 never occurs (stars ≥ 0.5)."""
+    return RatedRows(rows, cols, vals, n_rows, n_cols, batch_rows)
 
 
 def _ndcg_at_10(scores: torch.Tensor, users: np.ndarray, items: np.ndarray) -> float:
