@@ -1,0 +1,136 @@
+"""ALS half-steps over rated entries only, against dense normal equations written out per row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vidrec import als
+from vidrec.als import RatedRows, item_step, user_step
+from vidrec.config import MFParams
+
+P = MFParams(
+    factors=3,
+    reg=2.0,
+    rating_reg=1.5,
+    bias_reg=3.0,
+    observed_weight=1.2,
+    unobserved_weight=0.3,
+    rating_weight=0.4,
+    batch_rows=4,
+)
+
+
+def ratings(n_rows: int, n_cols: int, seed: int = 0):
+    """Rows with 0, 1, a few and many ratings (lengths cross several padding buckets)."""
+    rng = np.random.default_rng(seed)
+    rows, cols = [], []
+    for r in range(n_rows):
+        count = min([0, 1, 2, 3, 7, 11, n_cols][r % 7], n_cols)
+        rows += [r] * count
+        cols += sorted(rng.choice(n_cols, count, replace=False).tolist())
+    stars = rng.integers(1, 6, len(rows)).astype(float)
+    order = rng.permutation(len(rows))  # any input order
+    return np.array(rows)[order], np.array(cols)[order], stars[order]
+
+
+def dense(rows, cols, stars, n_rows, n_cols) -> np.ndarray:
+    out = np.zeros((n_rows, n_cols))
+    out[rows, cols] = stars
+    return out
+
+
+def test_rows_are_grouped_without_losing_or_inventing_a_rating():
+    rows, cols, stars = ratings(30, 20)
+    rated = RatedRows(rows, cols, stars, 30, 20, batch_rows=4)
+    seen = np.zeros((30, 21))
+    for g in rated.groups:
+        assert len(g.rows) <= 4 and g.cols.shape == g.stars.shape
+        np.add.at(
+            seen,
+            (g.rows.numpy()[:, None].repeat(g.cols.shape[1], 1), g.cols.numpy()),
+            g.stars.numpy(),
+        )
+    assert (seen[:, 20] == 0).all()  # padding points at the zero column and carries no stars
+    np.testing.assert_array_equal(seen[:, :20], dense(rows, cols, stars, 30, 20))
+    local, found = rated.entries(np.array([5, 0, 6]))
+    want = [
+        (k, c)
+        for k, r in enumerate([5, 0, 6])
+        for c in np.flatnonzero(dense(rows, cols, stars, 30, 20)[r])
+    ]
+    assert sorted(zip(local.tolist(), found.tolist())) == want
+
+
+def test_one_group_is_capped_by_its_padded_entries(monkeypatch):
+    monkeypatch.setattr(als, "MAX_ENTRIES", 20)
+    rows, cols, stars = ratings(14, 20)
+    rated = RatedRows(rows, cols, stars, 14, 20, batch_rows=100)
+    assert all(g.cols.numel() <= 20 or len(g.rows) == 1 for g in rated.groups)
+    assert sum(len(g.rows) for g in rated.groups) == 12  # every row with a rating, once
+
+
+def test_user_step_solves_each_users_normal_equations():
+    rng = np.random.default_rng(1)
+    n_users, n_items, d = 21, 9, P.factors
+    rows, cols, stars = ratings(n_users, n_items, seed=2)
+    V, item_bias, mean = rng.normal(size=(n_items, d)), rng.normal(size=n_items), 3.4
+    pref, taste, bias = user_step(
+        RatedRows(rows, cols, stars, n_users, n_items, P.batch_rows),
+        torch.tensor(V),
+        torch.tensor(item_bias),
+        mean,
+        P,
+    )
+    R = dense(rows, cols, stars, n_users, n_items)
+    for u in range(n_users):
+        seen = R[u] > 0
+        A = (
+            P.reg * np.eye(d)
+            + P.unobserved_weight * V.T @ V
+            + P.observed_weight * V[seen].T @ V[seen]
+        )
+        want = np.linalg.solve(A, (P.unobserved_weight + P.observed_weight) * V[seen].sum(0))
+        np.testing.assert_allclose(pref[u].numpy(), want, rtol=1e-10, atol=1e-12)
+        X = np.hstack([V[seen], np.ones((seen.sum(), 1))])
+        B = X.T @ X + np.diag([P.rating_reg] * d + [P.bias_reg])
+        sol = np.linalg.solve(B, X.T @ (R[u, seen] - mean - item_bias[seen]))
+        np.testing.assert_allclose(taste[u].numpy(), sol[:-1], rtol=1e-10, atol=1e-12)
+        assert bias[u].item() == pytest.approx(sol[-1], rel=1e-10, abs=1e-12)
+
+
+def test_item_step_solves_each_items_normal_equations():
+    rng = np.random.default_rng(3)
+    n_items, n_users, d = 17, 8, P.factors
+    rows, cols, stars = ratings(n_items, n_users, seed=4)
+    Q, Pt, ub, mean = (
+        rng.normal(size=(n_users, d)),
+        rng.normal(size=(n_users, d)),
+        rng.normal(size=n_users),
+        3.6,
+    )
+    factors, bias = item_step(
+        RatedRows(rows, cols, stars, n_items, n_users, P.batch_rows),
+        torch.tensor(Q),
+        torch.tensor(Pt),
+        torch.tensor(ub),
+        mean,
+        P,
+    )
+    R = dense(rows, cols, stars, n_items, n_users)
+    Y = np.hstack([Q, np.zeros((n_users, 1))])
+    Z = np.hstack([Pt, np.ones((n_users, 1))])
+    for i in range(n_items):
+        seen = R[i] > 0
+        A = (
+            np.diag([P.reg] * d + [P.bias_reg])
+            + P.unobserved_weight * Y.T @ Y
+            + P.observed_weight * Y[seen].T @ Y[seen]
+            + P.rating_weight * Z[seen].T @ Z[seen]
+        )
+        b = (P.unobserved_weight + P.observed_weight) * Y[seen].sum(0)
+        b = b + P.rating_weight * Z[seen].T @ (R[i, seen] - mean - ub[seen])
+        sol = np.linalg.solve(A, b)
+        np.testing.assert_allclose(factors[i].numpy(), sol[:-1], rtol=1e-10, atol=1e-12)
+        assert bias[i].item() == pytest.approx(sol[-1], rel=1e-10, abs=1e-12)
