@@ -134,3 +134,20 @@ def test_item_step_solves_each_items_normal_equations():
         sol = np.linalg.solve(A, b)
         np.testing.assert_allclose(factors[i].numpy(), sol[:-1], rtol=1e-10, atol=1e-12)
         assert bias[i].item() == pytest.approx(sol[-1], rel=1e-10, abs=1e-12)
+
+
+def test_float32_steps_stay_within_float32_rounding_of_the_exact_ones():
+    """Training epochs run the sums and solves in float32; the result must not drift further."""
+    rng = np.random.default_rng(5)
+    rows, cols, stars = ratings(40, 30, seed=6)
+    rated = RatedRows(rows, cols, stars, 40, 30, P.batch_rows)
+    V, bias = torch.tensor(rng.normal(size=(30, P.factors))), torch.tensor(rng.normal(size=30))
+    exact = user_step(rated, V, bias, 3.5, P)
+    fast = user_step(rated, V, bias, 3.5, P, sums=als.FAST)
+    for e, f in zip(exact, fast):
+        assert f.dtype == torch.float64
+        torch.testing.assert_close(f, e, rtol=1e-5, atol=1e-6)
+        assert not torch.equal(f, e)  # it really ran in float32
+    got = item_step(rated, *exact, 3.5, P, sums=als.FAST)
+    for e, f in zip(item_step(rated, *exact, 3.5, P), got):
+        torch.testing.assert_close(f, e, rtol=1e-5, atol=1e-6)

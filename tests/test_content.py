@@ -8,9 +8,9 @@ import huggingface_hub
 import numpy as np
 import pytest
 import torch
+import transformers
 from transformers import AutoModel, AutoTokenizer
 
-import vidrec.content as content
 from vidrec.config import BUNDLED_MODEL
 from vidrec.content import ContentEncoder, TokenAttention, resolve_model
 from vidrec.errors import ConfigError, DataError
@@ -210,13 +210,13 @@ def test_bogus_model_fails_fast_offline(tmp_path, monkeypatch):
     huggingface_hub.utils.build_hf_headers()
     touched.clear()
     loads = []
-    real_load = content.AutoTokenizer.from_pretrained
+    real_load = transformers.AutoTokenizer.from_pretrained
 
     def spy_load(path, **kwargs):
         loads.append((path, kwargs.get("local_files_only")))
         return real_load(path, **kwargs)
 
-    monkeypatch.setattr(content.AutoTokenizer, "from_pretrained", spy_load)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", spy_load)
     with pytest.raises(ConfigError, match="no-such-org/no-such-model.*VIDREC_MODEL"):
         ContentEncoder("no-such-org/no-such-model")
     with pytest.raises(ConfigError, match="does not hold"):

@@ -471,7 +471,7 @@ def test_training_starts_from_small_seeded_factors_and_zero_biases(monkeypatch):
     mf = BiasedMF(MFParams(factors=2, epochs=1, seed=5))
     seen, solve = [], mf._solve_users
     monkeypatch.setattr(
-        mf, "_solve_users", lambda b: seen.append((mf.item_factors, mf.item_bias)) or solve(b)
+        mf, "_solve_users", lambda b, *a: seen.append((mf.item_factors, mf.item_bias)) or solve(b, *a)
     )
     users, items = np.nonzero(R)
     mf.fit(users, items, R[users, items], 3, 4, validation=0.0)

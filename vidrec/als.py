@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 DTYPE = torch.float64  # solves are small; double precision keeps fold-in equal to training
+FAST = torch.float32  # sums and solves during training epochs: half the time, same metrics
 GROWTH = 1.25  # padded row lengths grow by this factor: at most 25% padding per group
 MAX_ENTRIES = 1 << 18  # padded entries per group: bounds the gathered features' memory
 
@@ -86,56 +87,66 @@ def _padded(feats: torch.Tensor) -> torch.Tensor:
     return torch.cat([feats, feats.new_zeros(1, *feats.shape[1:])])
 
 
-def user_step(by_user: RatedRows, V, item_bias, mean: float, p):
+def user_step(by_user: RatedRows, V, item_bias, mean: float, p, sums=DTYPE):
     """Every user's two heads with the items fixed: the batch form of fold-in.
 
     preference: (reg·I + w₀·VᵀV + w₁·Σ v vᵀ) q = (w₀ + w₁)·Σ v over the rated items;
     stars: (diag(rating_reg, bias_reg) + Σ x xᵀ) [p, b] = Σ (r − μ − b_i)·x with x = [v, 1].
+    Per-row sums and solves run in ``sums`` precision (FAST in training epochs).
     """
     n, d = by_user.shape[0], V.shape[1]
-    feats = _padded(torch.cat([V, torch.ones(len(V), 1, dtype=V.dtype)], 1))  # (n_items+1, d+1)
+    feats = _padded(torch.cat([V, torch.ones(len(V), 1, dtype=V.dtype)], 1)).to(sums)
     offset = _padded(mean + item_bias)  # (n_items+1,)
     pref_base = p.unobserved_weight * V.T @ V + p.reg * torch.eye(d, dtype=V.dtype)
     taste_base = torch.diag(ridge_diagonal(d, p.rating_reg, p.bias_reg))
     pref, taste = V.new_zeros(n, d), V.new_zeros(n, d + 1)  # users with no ratings stay at 0
     for g in by_user.groups:
         X = feats[g.cols]  # (b, L, d+1)
-        gram = X.mT @ X  # (b, d+1, d+1): Σ x xᵀ over each user's rated items
+        gram = (X.mT @ X).to(DTYPE)  # (b, d+1, d+1): Σ x xᵀ over each user's rated items
         A = pref_base + p.observed_weight * gram[:, :d, :d]
-        pref[g.rows] = torch.linalg.solve(
-            A, (p.unobserved_weight + p.observed_weight) * X[:, :, :d].sum(1)
-        )
-        resid = g.stars - offset[g.cols]  # (b, L); 0 in padding
-        taste[g.rows] = torch.linalg.solve(taste_base + gram, (X.mT @ resid[..., None])[..., 0])
+        picked = X[:, :, :d].sum(1).to(DTYPE)  # (b, d)
+        pref[g.rows] = _solve(A, (p.unobserved_weight + p.observed_weight) * picked, sums)
+        resid = (g.stars - offset[g.cols]).to(sums)  # (b, L); 0 in padding
+        taste[g.rows] = _solve(taste_base + gram, _weighted_sum(X, resid), sums)
     return pref, taste[:, :-1], taste[:, -1]
 
 
-def item_step(by_item: RatedRows, pref, taste, user_bias, mean: float, p):
+def item_step(by_item: RatedRows, pref, taste, user_bias, mean: float, p, sums=DTYPE):
     """Every item's factors and bias with the users fixed, from both heads at once.
 
     (diag(reg, bias_reg) + w₀·YᵀY + w₁·Σ y yᵀ + λ·Σ z zᵀ) [v, b]
         = (w₀ + w₁)·Σ y + λ·Σ (r − μ − b_u)·z
     over the users who rated the item, with y = [q_u, 0] (the bias does not rank), z = [p_u, 1]
-    and λ the stars head's weight on the item factors.
+    and λ the stars head's weight on the item factors. Sums and solves in ``sums`` precision.
     """
     n, d = by_item.shape[0], pref.shape[1]
     zero, one = pref.new_zeros(len(pref), 1), pref.new_ones(len(pref), 1)
     implicit = torch.cat([pref, zero], 1)  # (n_users, d+1)
-    rating = _padded(torch.cat([taste, one], 1))
+    rating = _padded(torch.cat([taste, one], 1)).to(sums)
     offset = _padded(mean + user_bias)
     base = p.unobserved_weight * implicit.T @ implicit + torch.diag(
         ridge_diagonal(d, p.reg, p.bias_reg)
     )
-    implicit = _padded(implicit)
+    implicit = _padded(implicit).to(sums)
     out = pref.new_zeros(n, d + 1)  # items nobody rated stay at 0
     for g in by_item.groups:
         Y, Z = implicit[g.cols], rating[g.cols]  # (b, L, d+1) each
-        A = base + p.observed_weight * Y.mT @ Y + p.rating_weight * Z.mT @ Z
-        resid = g.stars - offset[g.cols]  # (b, L)
-        rhs = (p.unobserved_weight + p.observed_weight) * Y.sum(1)
-        rhs = rhs + p.rating_weight * (Z.mT @ resid[..., None])[..., 0]
-        out[g.rows] = torch.linalg.solve(A, rhs)
+        A = base + (p.observed_weight * Y.mT @ Y + p.rating_weight * Z.mT @ Z).to(DTYPE)
+        resid = (g.stars - offset[g.cols]).to(sums)  # (b, L)
+        rhs = (p.unobserved_weight + p.observed_weight) * Y.sum(1).to(DTYPE)
+        rhs = rhs + p.rating_weight * _weighted_sum(Z, resid)
+        out[g.rows] = _solve(A, rhs, sums)
     return out[:, :-1], out[:, -1]
+
+
+def _solve(A: torch.Tensor, b: torch.Tensor, dtype) -> torch.Tensor:
+    """Batched solve in dtype (float32 in training epochs), returned in float64."""
+    return torch.linalg.solve(A.to(dtype), b.to(dtype)).to(DTYPE)
+
+
+def _weighted_sum(X: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Σ_l w[b, l] · X[b, l] for every row b, in float64: (b, k)."""
+    return (X.mT @ w[..., None])[..., 0].to(DTYPE)
 
 
 def ridge_diagonal(d: int, reg: float, bias_reg: float) -> torch.Tensor:

@@ -104,11 +104,18 @@ def make_encoder(config: Config) -> ContentEncoder:
 
 
 def load_recommender(
-    config: Config | None = None, progress: Progress | None = None, force: bool = False
+    config: Config | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+    text: bool = True,
 ) -> HybridRecommender:
-    """The ready-to-use recommender for a config (default: MovieLens 100K + bundled MiniLM)."""
+    """The ready-to-use recommender for a config (default: MovieLens 100K + bundled MiniLM).
+
+    text=False skips loading the Transformer (seconds) when nothing will read new text: no
+    free-text search or added videos then. A build still loads it, since it embeds the catalog.
+    """
     config = config or Config.from_env()
-    encoder = make_encoder(config)
+    encoder = make_encoder(config) if text else None
     arts = load_artifacts(config, encoder, progress, force)
     return recommender_from(arts, encoder, config)
 

@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--app", action="store_true", help="also time app reruns after a rating")
     n.add_argument("--build", action="store_true", help="also time a cold build in a temp home")
     n.add_argument("--scale", metavar="N,N", help="synthetic catalog sizes, e.g. 100000,1000000")
+    n.add_argument(
+        "--train-scale", metavar="N,N", help="synthetic rating-set sizes: 100000,1000000,10000000"
+    )
     _add_out_json(n)
     n.set_defaults(run=cmd_bench)
 
@@ -127,10 +130,11 @@ def _progress():
     return update
 
 
-def _recommender(config: Config, force: bool = False):
+def _recommender(config: Config, text: bool = False):
+    """The recommender; text=True also loads the Transformer, for free-text search."""
     from vidrec.artifacts import load_recommender
 
-    return load_recommender(config, progress=_progress(), force=force)
+    return load_recommender(config, progress=_progress(), text=text)
 
 
 def cmd_build(args, config: Config) -> int:
@@ -177,7 +181,7 @@ def _stars(text: str, item: str) -> float:
 
 
 def cmd_search(args, config: Config) -> int:
-    _emit(_recommender(config).search(args.text, k=args.k), args.json)
+    _emit(_recommender(config, text=True).search(args.text, k=args.k), args.json)
     return 0
 
 
@@ -205,7 +209,8 @@ def cmd_bench(args, config: Config) -> int:
 
     _in_range("--repeat", args.repeat, 1, 100_000)
     sizes = _sizes(args.scale) if args.scale else []
-    rows = run_bench(_recommender(config), repeat=args.repeat)
+    train_sizes = _train_sizes(args.train_scale) if args.train_scale else []
+    rows = run_bench(_recommender(config, text=True), repeat=args.repeat)
     if args.app:
         from vidrec.benchmarks.rerun import rerun_after_rating
 
@@ -224,6 +229,13 @@ def cmd_bench(args, config: Config) -> int:
         )
         rows = scale["rows"]
         out.append(report.readme_section(None, None, scale))
+    if train_sizes:
+        from vidrec.benchmarks.training import run_train_bench
+
+        trained = run_train_bench(train_sizes, args.repeat, _progress())
+        train = _saved("train", trained, args, config)
+        rows = train["rows"]
+        out.append(report.readme_section(None, None, None, train))
     print(json.dumps(rows, indent=2) if args.json else "\n\n".join(out))
     return 0
 
@@ -237,7 +249,7 @@ def cmd_report(args, config: Config) -> int:
     if not readme.is_file():
         raise VidrecError(f"no README at {readme}")
     folder = Path(args.results) if args.results else results.RESULTS
-    docs = [results.load(kind, folder) for kind in ("eval", "bench", "scale")]
+    docs = [results.load(kind, folder) for kind in ("eval", "bench", "scale", "train")]
     changed = results.update_readme(readme, report.readme_section(*docs))
     print(f"{readme}: {'updated' if changed else 'already up to date'}")
     return 0
@@ -268,6 +280,19 @@ def _sizes(text: str) -> list[int]:
         raise VidrecError(f"--scale {text!r}: give sizes like 100000,1000000") from None
     for n in sizes:
         _in_range("--scale size", n, 100, 10_000_000)
+    return sizes
+
+
+def _train_sizes(text: str) -> list[int]:
+    from vidrec.benchmarks.training import SHAPES
+
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(n not in SHAPES for n in sizes):
+        shapes = ", ".join(f"{n} ({u:,} users × {i:,} items)" for n, (u, i) in SHAPES.items())
+        raise VidrecError(f"--train-scale {text!r}: choose from {shapes}")
     return sizes
 
 

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import transformers
-from transformers import AutoModel, AutoTokenizer
 
 from vidrec.config import BUNDLED_MODEL
 from vidrec.errors import ConfigError, DataError
@@ -45,8 +43,15 @@ def _offline(path: str) -> bool:
     return Path(path).is_dir() or any(f.lower() in {"1", "true", "yes"} for f in flags)
 
 
-def _load_pretrained(name: str, path: str) -> tuple[AutoTokenizer, torch.nn.Module]:
-    """Load tokenizer and model without touching the network, or raise a ConfigError saying why."""
+def _load_pretrained(name: str, path: str) -> tuple[object, torch.nn.Module]:
+    """Load tokenizer and model without touching the network, or raise a ConfigError saying why.
+
+    transformers is imported here, not at the top: it takes seconds, and commands that never
+    read text (recommend, similar) never load an encoder.
+    """
+    import transformers
+    from transformers import AutoModel, AutoTokenizer
+
     transformers.utils.logging.disable_progress_bar()
     quiet = transformers.utils.logging.get_verbosity()
     transformers.utils.logging.set_verbosity_error()  # hide "weights not used" chatter on load

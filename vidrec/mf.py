@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from vidrec.als import DTYPE, RatedRows, item_step, ridge_diagonal, user_step
+from vidrec.als import DTYPE, FAST, RatedRows, item_step, ridge_diagonal, user_step
 from vidrec.config import MFParams
 from vidrec.errors import DataError
 from vidrec.metrics import K, mean_ndcg
@@ -128,11 +128,11 @@ class BiasedMF:
         by_item = _sparse(items, users, ratings, n_items, n_users, p.batch_rows)
         self.history = []
         self._refresh_gram()
-        solved = self._solve_users(by_user)
+        solved = self._solve_users(by_user, FAST)
         for epoch in range(epochs):
-            self.item_factors, self.item_bias = self._solve_items(by_item, *solved)
+            self.item_factors, self.item_bias = self._solve_items(by_item, *solved, sums=FAST)
             self._refresh_gram()
-            solved = self._solve_users(by_user)  # next epoch's user step, and what is validated
+            solved = self._solve_users(by_user, FAST)  # next epoch's user step; it is validated
             if val is None:
                 continue
             self.history.append(self._validate(solved, by_user, val, epoch))
@@ -141,17 +141,18 @@ class BiasedMF:
             best = max(range(len(self.history)), key=lambda e: self._merit(self.history[e]))
             if epoch - best >= p.patience:
                 break
-        self.user_factors = solved[0]
+        self.user_factors = self._solve_users(by_user)[0]  # exact, as fold-in will repeat it
 
     def _refresh_gram(self) -> None:
         self._gram = self.item_factors.T @ self.item_factors  # (d, d), shared by all fold-ins
 
-    def _solve_users(self, by_user: RatedRows):
+    def _solve_users(self, by_user: RatedRows, sums=DTYPE):
         """The user half-step for every user: a batch of the same solves fold_in runs."""
-        return user_step(by_user, self.item_factors, self.item_bias, self.global_mean, self.params)
+        mf, p = self, self.params
+        return user_step(by_user, mf.item_factors, mf.item_bias, mf.global_mean, p, sums)
 
-    def _solve_items(self, by_item: RatedRows, pref, taste, ubias):
-        return item_step(by_item, pref, taste, ubias, self.global_mean, self.params)
+    def _solve_items(self, by_item: RatedRows, pref, taste, ubias, sums=DTYPE):
+        return item_step(by_item, pref, taste, ubias, self.global_mean, self.params, sums)
 
     def _validate(self, solved, by_user: RatedRows, val, epoch: int) -> dict:
         """Validation RMSE of the stars head and nDCG@10 of the preference head, with the users

@@ -12,17 +12,20 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from vidrec.config import Config
-from vidrec.content import ContentEncoder
 from vidrec.data.schema import MAX_STARS, MIN_STARS
 from vidrec.errors import DataError, UnknownVideoError, shown, video_id_of
 from vidrec.index import MaxInnerProductIndex, VideoIndex
 from vidrec.itemitem import ItemItem
 from vidrec.mf import BiasedMF, UserVector
+
+if TYPE_CHECKING:  # only a type here: importing content would load torch for nothing
+    from vidrec.content import ContentEncoder
 
 log = logging.getLogger(__name__)
 NEUTRAL_STARS = 2.5  # centre for content weights: 3★ pulls a little, 2★ and below push away

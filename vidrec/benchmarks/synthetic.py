@@ -1,4 +1,4 @@
-"""Synthetic catalogs of any size shaped like the real one, for the scale benchmark.
+"""Synthetic catalogs and rating sets of any size shaped like the real ones, for benchmarks.
 
 Uniformly random vectors are the worst case for graph indexes and unlike any catalog, so each
 synthetic video is a real film moved by noise drawn from the real catalog's own covariance. Its
@@ -21,6 +21,7 @@ from vidrec.mf import BiasedMF
 
 CHUNK = 50_000  # rows generated at a time: bounds the temporaries at 1M × 384
 NN_SAMPLE = 2_000  # real rows used to measure how close real films are to each other
+ZIPF = 0.9  # item popularity ∝ 1 / rank^ZIPF, about the slope of MovieLens' rating counts
 
 
 @dataclass(frozen=True)
@@ -135,3 +136,42 @@ def _catalog(real: pd.DataFrame, films: np.ndarray) -> pd.DataFrame:
     out["title"] = out["title"] + " #" + ids.astype(str)
     out.insert(0, "video_id", ids)
     return out
+
+
+@dataclass(frozen=True)
+class SyntheticRatings:
+    """(user row, item row, stars) triples shaped like MovieLens, for training benchmarks."""
+
+    users: np.ndarray  # (nnz,) int64
+    items: np.ndarray  # (nnz,) int64
+    stars: np.ndarray  # (nnz,) float64, whole stars 1–5
+    n_users: int
+    n_items: int
+
+
+def synthetic_ratings(
+    n_ratings: int, n_users: int, n_items: int, seed: int = 0, rank: int = 8
+) -> SyntheticRatings:
+    """Distinct pairs drawn by power-law item popularity × log-normal user activity; stars are
+    a low-rank taste plus user and item biases plus noise, rounded to the 1–5 scale."""
+    if n_ratings > 0.5 * n_users * n_items:
+        raise ValueError(f"{n_ratings:,} ratings would fill over half of {n_users}×{n_items}")
+    rng = np.random.default_rng(seed)
+    popularity = rng.permutation(1.0 / np.arange(1, n_items + 1) ** ZIPF)
+    activity = rng.lognormal(0.0, 1.0, n_users)
+    keys = np.empty(0, np.int64)
+    while len(keys) < n_ratings:  # repeated pairs are dropped, so draw until enough are distinct
+        m = int(1.2 * (n_ratings - len(keys))) + 1_000
+        drawn = rng.choice(n_users, m, p=activity / activity.sum()) * n_items
+        keys = np.concatenate(
+            [keys, drawn + rng.choice(n_items, m, p=popularity / popularity.sum())]
+        )
+        _, first = np.unique(keys, return_index=True)
+        keys = keys[np.sort(first)]
+    users, items = np.divmod(keys[:n_ratings], n_items)
+    taste = (
+        rng.normal(0.0, 0.5, (n_users, rank))[users] * rng.normal(0.0, 0.5, (n_items, rank))[items]
+    )
+    raw = 3.5 + rng.normal(0.0, 0.3, n_users)[users] + rng.normal(0.0, 0.4, n_items)[items]
+    raw += taste.sum(1) + rng.normal(0.0, 0.8, n_ratings)
+    return SyntheticRatings(users, items, np.clip(np.rint(raw), 1.0, 5.0), n_users, n_items)

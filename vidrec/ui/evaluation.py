@@ -9,6 +9,7 @@ from vidrec.errors import DataError
 from vidrec.evaluation import charts as evalcharts
 from vidrec.evaluation import report, results
 
+KINDS = ("eval", "bench", "scale", "train")  # the results files this view shows
 TARGETS = "Issue targets on protocol A: nDCG@10 ≥ 0.50 and P@10 ≥ 0.43; protocol B: RMSE ≤ 0.90."
 
 
@@ -16,7 +17,7 @@ TARGETS = "Issue targets on protocol A: nDCG@10 ≥ 0.50 and P@10 ≥ 0.43; prot
 def _docs(stamp: tuple) -> tuple:
     """Results documents, re-read only when a file changes (stamp = modification times)."""
     out = []
-    for kind in ("eval", "bench", "scale"):
+    for kind in KINDS:
         try:
             out.append((results.load(kind), None))
         except DataError as exc:
@@ -25,22 +26,22 @@ def _docs(stamp: tuple) -> tuple:
 
 
 def _stamp() -> tuple:
-    files = (results.RESULTS / f"{k}.json" for k in ("eval", "bench", "scale"))
+    files = (results.RESULTS / f"{k}.json" for k in KINDS)
     return tuple(f.stat().st_mtime if f.exists() else 0 for f in files)
 
 
 def render_eval(config: Config) -> None:
     """Results tables and charts as saved by the eval and bench commands."""
     st.subheader("Evaluation: how good, how fast")
-    (evals, e_err), (bench, b_err), (scale, s_err) = _docs(_stamp())
-    for err in (e_err, b_err, s_err):
+    (evals, e_err), (bench, b_err), (scale, s_err), (train, t_err) = _docs(_stamp())
+    for err in (e_err, b_err, s_err, t_err):
         if err:
             st.warning(err)
     tab_q, tab_s = st.tabs(["Quality", "Speed"])
     with tab_q:
         _quality(evals, config)
     with tab_s:
-        _speed(bench, scale)
+        _speed(bench, scale, train)
 
 
 def _quality(doc: dict | None, config: Config) -> None:
@@ -88,7 +89,7 @@ def _highlight(row):
     return [colour] * len(row)
 
 
-def _speed(bench: dict | None, scale: dict | None) -> None:
+def _speed(bench: dict | None, scale: dict | None, train: dict | None) -> None:
     if bench is None:
         st.info("No saved latencies yet. Run `python -m vidrec bench --app --build`.")
     else:
@@ -100,6 +101,14 @@ def _speed(bench: dict | None, scale: dict | None) -> None:
         st.markdown("**Scale: synthetic catalogs clustered around the real embeddings**")
         _provenance(scale)
         _table(report.scale_frame(scale))
+    if train is None:
+        st.info(
+            "No training scale run yet. Run `python -m vidrec bench --train-scale 100000,1000000`."
+        )
+    else:
+        st.markdown("**Training scale: synthetic MovieLens-shaped rating sets**")
+        _provenance(train)
+        _table(report.train_frame(train))
 
 
 def _provenance(doc: dict) -> None:
