@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from test_recommender import SCIFI_FAN, make_recommender
 
-from vidrec.coldstart import new_video, next_video_id, with_videos
+from vidrec.coldstart import OverlayIndex, new_video, next_video_id, with_videos
 from vidrec.errors import DataError
+from vidrec.index import VideoIndex
 
 
 class ClusterEncoder:
@@ -103,3 +104,23 @@ def test_content_map_learns_a_planted_linear_relation():
     pred_f, pred_b = mapped.predict(emb[10:])
     assert np.corrcoef(pred_f.ravel(), factors[10:].ravel())[0, 1] > 0.99
     np.testing.assert_allclose(pred_b, bias[10:], atol=0.05)
+
+
+def test_overlay_search_many_is_search_for_each_query():
+    """Large catalogs retrieve with one batched search; the session overlay must answer it."""
+    rng = np.random.default_rng(0)
+    base_vectors = rng.normal(size=(60, 8)).astype(np.float32)
+    base_vectors /= np.linalg.norm(base_vectors, axis=1, keepdims=True)
+    extra = rng.normal(size=(3, 8)).astype(np.float32)
+    overlay = OverlayIndex(
+        VideoIndex.build(np.arange(60), base_vectors), np.array([900, 901, 902]), extra
+    )
+    queries = np.vstack([extra[1], base_vectors[5], -extra[0]])
+    ids, scores = overlay.search_many(queries, 4)
+    for row, query in enumerate(queries):
+        want_ids, want_scores = overlay.search(query, 4)
+        np.testing.assert_array_equal(ids[row], want_ids)
+        np.testing.assert_allclose(scores[row], want_scores)
+    assert ids[0, 0] == 901  # an added video is found by its own vector
+    few, _ = overlay.search_many(queries[:1], 70)  # more than the 63 videos: padded with -1
+    assert (few[0, :63] >= 0).all() and (few[0, 63:] == -1).all()

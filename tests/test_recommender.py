@@ -819,15 +819,15 @@ def test_find_title_lists_the_first_8_of_many_matches(rec):
 
 # ---- retrieval for large catalogs ------------------------------------------------------------
 def spy_searches(monkeypatch, rec):
-    """Record (query, k) of every content-index search the recommender makes."""
+    """Record (query, k) of every query the recommender sends the content index (batched)."""
     calls = []
-    search = rec.index.search
+    search_many = rec.index.search_many
 
-    def spy(query, k, **kw):
-        calls.append((np.array(query), k))
-        return search(query, k, **kw)
+    def spy(queries, k):
+        calls.extend((np.array(query), k) for query in queries)
+        return search_many(queries, k)
 
-    monkeypatch.setattr(rec.index, "search", spy)
+    monkeypatch.setattr(rec.index, "search_many", spy)
     return calls
 
 
@@ -914,3 +914,12 @@ def test_equal_scores_keep_catalog_order():
     # popularity level separates the scores: the count-7 rows (odd rows) in catalog order
     got = rec.recommend({1000: 4.0}, k=10)
     assert got["video_id"].tolist() == [1000 + r for r in range(1, 21, 2)]
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0])
+def test_top_ids_are_the_ids_recommend_lists_for_a_viewer_or_their_profile(hand, alpha):
+    """The evaluation ranks through top_ids; it must be the list the app shows."""
+    for viewer in ({}, SPACE_FAN, {101: 1.0, 104: 5.0}):
+        want = hand.recommend(viewer, k=4, alpha=alpha)["video_id"].tolist()
+        assert hand.top_ids(viewer, k=4, alpha=alpha).tolist() == want
+        assert hand.top_ids(hand.profile(viewer), k=4, alpha=alpha).tolist() == want

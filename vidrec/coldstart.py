@@ -173,3 +173,12 @@ class OverlayIndex:
         all_scores = np.concatenate([scores, self.extra[keep] @ q])
         order = np.argsort(-all_scores, kind="stable")[:k]
         return all_ids[order], all_scores[order]
+
+    def search_many(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """search() for each query, as (m, k) ids and scores; -1 ids (score -inf) pad rows."""
+        out_ids = np.full((len(queries), k), -1, dtype=np.int64)
+        out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        for row, query in enumerate(np.asarray(queries, np.float32)):
+            ids, scores = self.search(query, k)
+            out_ids[row, : len(ids)], out_scores[row, : len(ids)] = ids, scores
+        return out_ids, out_scores

@@ -140,6 +140,15 @@ class HybridRecommender:
         ``allowed`` is an optional boolean mask over catalog rows (genre/year filters).
         """
         prof = self._as_profile(viewer)
+        return self._frame(prof, *self._ranked(prof, k, alpha, diversity, allowed))
+
+    def top_ids(self, viewer: Mapping | Profile, k: int = 10, alpha: float | None = None):
+        """The video ids recommend() lists, in order, without its table: for offline evaluation."""
+        rows, _, _ = self._ranked(self._as_profile(viewer), k, alpha, 0.0, None)
+        return self.video_ids[rows]
+
+    def _ranked(self, prof: Profile, k, alpha, diversity, allowed):
+        """(rows, scores, score parts) of the top k, best first."""
         alpha = _share("alpha", self.config.alpha if alpha is None else alpha)
         diversity = _share("diversity", diversity)
         k = _check_k(k)
@@ -156,7 +165,7 @@ class HybridRecommender:
         if prof.n == 0:
             diversity = max(diversity, NEW_VIEWER_DIVERSITY)
         order = self._rerank(rows, total, k, diversity)
-        return self._frame(prof, rows[order], total[order], parts[order])
+        return rows[order], total[order], parts[order]
 
     def popularity_weight(self, n_ratings: int) -> float:
         """The prior's weight: full for a new viewer, zero from the fifth rating on."""
@@ -178,9 +187,12 @@ class HybridRecommender:
             found.append(self._collab_rows(prof.collab, n))
         loved = prof.rows[prof.weights > 0][-20:]  # the most recent loved videos
         queries = [prof.content] if np.any(prof.content) else []
-        for query in queries + list(self.embeddings[loved]):
-            ids, _ = self.index.search(query, n // 4 + 1)
-            found.append(self._rows_of_found(ids))
+        queries = np.array(queries + list(self.embeddings[loved]), np.float32).reshape(
+            -1, self.embeddings.shape[1]
+        )
+        if len(queries):  # one batched search: faiss shares the work across the queries
+            ids, _ = self.index.search_many(queries, n // 4 + 1)  # (q, n//4 + 1), -1 padded
+            found.append(self._rows_of_found(ids[ids >= 0]))
         rows = np.unique(np.concatenate(found))
         return rows[allowed[rows]]
 
