@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -71,7 +73,11 @@ def test_one_group_is_capped_by_its_padded_entries(monkeypatch):
     assert sum(len(g.rows) for g in rated.groups) == 12  # every row with a rating, once
 
 
-def test_user_step_solves_each_users_normal_equations():
+STARS_ONLY = dataclasses.replace(P, observed_weight=0.0, unobserved_weight=0.0, rating_weight=1.0)
+
+
+@pytest.mark.parametrize("P", [P, STARS_ONLY], ids=["two heads", "stars only"])
+def test_user_step_solves_each_users_normal_equations(P):
     rng = np.random.default_rng(1)
     n_users, n_items, d = 21, 9, P.factors
     rows, cols, stars = ratings(n_users, n_items, seed=2)
@@ -100,7 +106,8 @@ def test_user_step_solves_each_users_normal_equations():
         assert bias[u].item() == pytest.approx(sol[-1], rel=1e-10, abs=1e-12)
 
 
-def test_item_step_solves_each_items_normal_equations():
+@pytest.mark.parametrize("P", [P, STARS_ONLY], ids=["two heads", "stars only"])
+def test_item_step_solves_each_items_normal_equations(P):
     rng = np.random.default_rng(3)
     n_items, n_users, d = 17, 8, P.factors
     rows, cols, stars = ratings(n_items, n_users, seed=4)

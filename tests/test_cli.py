@@ -64,6 +64,32 @@ def test_bench_and_report_regenerate_the_readme(tiny_cli, capsys, tmp_path):
     assert "already up to date" in _report_again(readme, out, capsys)
 
 
+def test_train_scale_bench_measures_mf_beside_implicit_and_keeps_the_latency_rows(
+    tiny_cli, capsys, tmp_path
+):
+    base, out = tiny_cli
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "bench.json").write_text("{}")  # an earlier latency run: the training bench keeps it
+    assert (
+        main([*base, "bench", "--train-scale", "100000", "--repeat", "3", "--out", str(out)]) == 0
+    )
+    assert (out / "bench.json").read_text() == "{}"
+    rows = {r["operation"]: r for r in results.load("train", out)["rows"]}
+    assert rows["MF fit, 3 epochs"]["per_epoch_s"] > 0
+    for peer in (
+        "implicit ALS, CG (its default), 3 iterations",
+        "implicit ALS, exact, 3 iterations",
+    ):
+        assert rows[peer]["ours_over_peer"] == pytest.approx(
+            rows["MF fit, 3 epochs"]["per_epoch_s"] / rows[peer]["per_epoch_s"]
+        )
+    assert rows["fold-in, 20 ratings"]["calls"] == 3
+    assert rows["item-item fit (EASE, λ chosen)"]["seconds"] > 0
+    assert all(r["n_ratings"] == 100_000 for r in rows.values())
+    assert "Training scale" in capsys.readouterr().out
+
+
 def _report_again(readme, out, capsys) -> str:
     main(["report", "--readme", str(readme), "--results", str(out)])
     return capsys.readouterr().out
@@ -75,6 +101,7 @@ def _report_again(readme, out, capsys) -> str:
         (["eval", "--folds", "1"], "--folds must be from 2 to 10"),
         (["bench", "--repeat", "0"], "--repeat must be from 1 to 100000"),
         (["bench", "--scale", "lots"], "give sizes like 100000,1000000"),
+        (["bench", "--train-scale", "5000"], "choose from 100000 (943 users × 1,682 items)"),
         (["report", "--readme", "/nonexistent/README.md"], "no README at"),
         (["recommend", "--rate", "Nope (1900)=5"], "Nope (1900)"),
         (["recommend", "--rate", "Space Robots=11"], "stars must be from 0.5 to 5"),

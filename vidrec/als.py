@@ -103,9 +103,10 @@ def user_step(by_user: RatedRows, V, item_bias, mean: float, p, sums=DTYPE):
     for g in by_user.groups:
         X = feats[g.cols]  # (b, L, d+1)
         gram = (X.mT @ X).to(DTYPE)  # (b, d+1, d+1): Σ x xᵀ over each user's rated items
-        A = pref_base + p.observed_weight * gram[:, :d, :d]
-        picked = X[:, :, :d].sum(1).to(DTYPE)  # (b, d)
-        pref[g.rows] = _solve(A, (p.unobserved_weight + p.observed_weight) * picked, sums)
+        if p.observed_weight or p.unobserved_weight:  # else a stars-only model: q stays 0
+            A = pref_base + p.observed_weight * gram[:, :d, :d]
+            picked = X[:, :, :d].sum(1).to(DTYPE)  # (b, d)
+            pref[g.rows] = _solve(A, (p.unobserved_weight + p.observed_weight) * picked, sums)
         resid = (g.stars - offset[g.cols]).to(sums)  # (b, L); 0 in padding
         taste[g.rows] = _solve(taste_base + gram, _weighted_sum(X, resid), sums)
     return pref, taste[:, :-1], taste[:, -1]
@@ -131,7 +132,9 @@ def item_step(by_item: RatedRows, pref, taste, user_bias, mean: float, p, sums=D
     out = pref.new_zeros(n, d + 1)  # items nobody rated stay at 0
     for g in by_item.groups:
         Y, Z = implicit[g.cols], rating[g.cols]  # (b, L, d+1) each
-        A = base + (p.observed_weight * Y.mT @ Y + p.rating_weight * Z.mT @ Z).to(DTYPE)
+        A = base + (p.rating_weight * Z.mT @ Z).to(DTYPE)
+        if p.observed_weight:  # a stars-only model skips the picks head's sums
+            A += (p.observed_weight * Y.mT @ Y).to(DTYPE)
         resid = (g.stars - offset[g.cols]).to(sums)  # (b, L)
         rhs = (p.unobserved_weight + p.observed_weight) * Y.sum(1).to(DTYPE)
         rhs = rhs + p.rating_weight * _weighted_sum(Z, resid)

@@ -225,7 +225,22 @@ def _recommend_rows(n, syn: SyntheticCatalog, indexes, viewers, config, repeat) 
         name = f"recommend top-10, HNSW ef{hnsw.ef_search} + MF IVF nprobe{nprobe}"
         return _row(n, name, **fast_ms, recall=recall, recall_at=K, ef_search=hnsw.ef_search)
 
-    return rows + _sweep(_probes(mips.nlist, mips.nprobe), measure)
+    rows += _sweep(_probes(mips.nlist, mips.nprobe), measure)
+    return rows + [_retrieval_row(n, fast, viewers, repeat, rows[-1])]
+
+
+def _retrieval_row(n, rec: HybridRecommender, viewers, repeat: int, last: dict) -> dict:
+    """Only the retrievals recommend() makes (its batched content queries, the MF index,
+    popular rows) for the same viewers, and recommend's time over it from the row above."""
+    profiles = [rec.profile(v) for v in viewers]
+    queries = np.mean([1 + int((p.weights > 0).sum()) for p in profiles])  # interest + loved
+
+    def call(i: int) -> None:
+        rec._candidates(profiles[i % len(profiles)], max(200, 20 * K), None)
+
+    timing = _ms(_timed(call, repeat))
+    name = f"recommend's retrievals alone ({queries:.0f} content queries + MF IVF + popular)"
+    return _row(n, name, **timing, recommend_over_retrieval=last["p50_ms"] / timing["p50_ms"])
 
 
 def _viewers(n: int, m: int, seed: int) -> list[dict[int, float]]:

@@ -31,6 +31,7 @@ SCALE = {
     "p50_ms": "p50 ms",
     "p95_ms": "p95 ms",
     "recall": "recall vs exact",
+    "recommend_over_retrieval": "recommend ÷ retrieval",
     "peak_rss_mb": "peak RSS MB",
 }
 
