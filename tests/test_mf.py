@@ -7,8 +7,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from vidrec.als import RatedRows
 from vidrec.errors import DataError
-from vidrec.mf import BiasedMF, MFParams, UserVector, _ndcg_at_10, _sparse
+from vidrec.mf import BiasedMF, MFParams, UserVector, _ndcg_at_10
 
 N_USERS, N_ITEMS = 120, 80
 
@@ -222,7 +223,7 @@ def test_predict_adds_mean_biases_and_taste_then_clips_to_the_star_scale():
 def test_user_half_step_is_the_weighted_ridge_of_the_objective():
     mf = hand_model(4)
     users, items = np.nonzero(R)
-    pref, taste, bias = mf._solve_users(_sparse(users, items, R[users, items], 3, 4))
+    pref, taste, bias = mf._solve_users(RatedRows(users, items, R[users, items], 3, 4))
     want_pref, want_taste, want_bias = hand_user_step()
     np.testing.assert_allclose(pref.numpy(), want_pref, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(taste.numpy(), want_taste, rtol=1e-9, atol=1e-12)
@@ -237,7 +238,7 @@ def test_item_half_step_is_the_weighted_ridge_of_the_objective():
     P = np.array([[0.3, -0.2], [0.1, 0.5], [-0.4, 0.2]])
     bu = np.array([0.3, -0.2, 0.1])
     users, items = np.nonzero(R)
-    by_item = _sparse(items, users, R[users, items], 4, 3)
+    by_item = RatedRows(items, users, R[users, items], 4, 3)
     as_t = torch.tensor
     factors, bias = mf._solve_items(by_item, as_t(Q), as_t(P), as_t(bu))
     for i in range(4):
@@ -268,7 +269,7 @@ def test_validation_scores_held_out_pairs_against_the_user_step():
     mf = BiasedMF.from_item_side(HAND, torch.tensor(V4), torch.tensor(item_bias), MU)
     users, items = np.nonzero(R)
     val = (np.array([0, 2, 2]), np.array([3, 1, 2]), np.array([2.0, 1.0, 5.0]))
-    by_user = _sparse(users, items, R[users, items], 3, 4)
+    by_user = RatedRows(users, items, R[users, items], 3, 4)
     got = mf._validate(mf._solve_users(by_user), by_user, val, epoch=4)
     pref, taste, bias = hand_user_step(item_bias=item_bias)
     u, i, r = val
@@ -397,7 +398,7 @@ def test_validation_rmse_multiplies_taste_by_the_item_factors():
     mf = hand_model(4)
     users, items = np.nonzero(R)
     val = (np.array([0, 1]), np.array([3, 2]), np.array([3.0, 4.0]))
-    by_user = _sparse(users, items, R[users, items], 3, 4)
+    by_user = RatedRows(users, items, R[users, items], 3, 4)
     got = mf._validate(mf._solve_users(by_user), by_user, val, epoch=0)
     _, taste, bias = hand_user_step()
     u, i, r = val
@@ -471,7 +472,9 @@ def test_training_starts_from_small_seeded_factors_and_zero_biases(monkeypatch):
     mf = BiasedMF(MFParams(factors=2, epochs=1, seed=5))
     seen, solve = [], mf._solve_users
     monkeypatch.setattr(
-        mf, "_solve_users", lambda b, *a: seen.append((mf.item_factors, mf.item_bias)) or solve(b, *a)
+        mf,
+        "_solve_users",
+        lambda b, *a: seen.append((mf.item_factors, mf.item_bias)) or solve(b, *a),
     )
     users, items = np.nonzero(R)
     mf.fit(users, items, R[users, items], 3, 4, validation=0.0)

@@ -281,11 +281,18 @@ def _in_range(flag: str, value: int, low: int, high: int) -> None:
         raise VidrecError(f"{flag} must be from {low} to {high}, got {value}")
 
 
-def _sizes(text: str) -> list[int]:
+def _whole_numbers(text: str) -> list[int] | None:
+    """Comma-separated whole numbers ("1_000" allowed), or None when a part is not one."""
     try:
-        sizes = [int(part.replace("_", "")) for part in text.split(",")]
+        return [int(part.replace("_", "")) for part in text.split(",")]
     except ValueError:
-        raise VidrecError(f"--scale {text!r}: give sizes like 100000,1000000") from None
+        return None
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = _whole_numbers(text)
+    if sizes is None:
+        raise VidrecError(f"--scale {text!r}: give sizes like 100000,1000000")
     for n in sizes:
         _in_range("--scale size", n, 100, 10_000_000)
     return sizes
@@ -294,10 +301,7 @@ def _sizes(text: str) -> list[int]:
 def _train_sizes(text: str) -> list[int]:
     from vidrec.benchmarks.training import SHAPES
 
-    try:
-        sizes = [int(part.replace("_", "")) for part in text.split(",")]
-    except ValueError:
-        sizes = []
+    sizes = _whole_numbers(text) or []
     if not sizes or any(n not in SHAPES for n in sizes):
         shapes = ", ".join(f"{n} ({u:,} users × {i:,} items)" for n, (u, i) in SHAPES.items())
         raise VidrecError(f"--train-scale {text!r}: choose from {shapes}")

@@ -124,14 +124,12 @@ class BiasedMF:
         self.global_mean = float(ratings.mean())
         self.item_factors = 0.1 * torch.randn(n_items, p.factors, generator=gen, dtype=DTYPE)
         self.item_bias = torch.zeros(n_items, dtype=DTYPE)
-        by_user = _sparse(users, items, ratings, n_users, n_items, p.batch_rows)
-        by_item = _sparse(items, users, ratings, n_items, n_users, p.batch_rows)
+        by_user = RatedRows(users, items, ratings, n_users, n_items, p.batch_rows)
+        by_item = RatedRows(items, users, ratings, n_items, n_users, p.batch_rows)
         self.history = []
-        self._refresh_gram()
         solved = self._solve_users(by_user, FAST)
         for epoch in range(epochs):
             self.item_factors, self.item_bias = self._solve_items(by_item, *solved, sums=FAST)
-            self._refresh_gram()
             solved = self._solve_users(by_user, FAST)  # next epoch's user step; it is validated
             if val is None:
                 continue
@@ -142,14 +140,15 @@ class BiasedMF:
             if epoch - best >= p.patience:
                 break
         self.user_factors = self._solve_users(by_user)[0]  # exact, as fold-in will repeat it
+        self._refresh_gram()  # training's steps form their own; fold-in reads this one
 
     def _refresh_gram(self) -> None:
         self._gram = self.item_factors.T @ self.item_factors  # (d, d), shared by all fold-ins
 
     def _solve_users(self, by_user: RatedRows, sums=DTYPE):
         """The user half-step for every user: a batch of the same solves fold_in runs."""
-        mf, p = self, self.params
-        return user_step(by_user, mf.item_factors, mf.item_bias, mf.global_mean, p, sums)
+        V, bias = self.item_factors, self.item_bias
+        return user_step(by_user, V, bias, self.global_mean, self.params, sums)
 
     def _solve_items(self, by_item: RatedRows, pref, taste, ubias, sums=DTYPE):
         return item_step(by_item, pref, taste, ubias, self.global_mean, self.params, sums)
@@ -277,11 +276,6 @@ def _check_triples(users, items, ratings, n_users, n_items):
     if not np.isfinite(ratings).all():
         raise DataError("training ratings contain NaN or infinite values")
     return users, items, ratings
-
-
-def _sparse(rows, cols, vals, n_rows, n_cols, batch_rows: int = 1024) -> RatedRows:
-    """(n_rows, n_cols) stars held by rows; a stored 0 never occurs (stars ≥ 0.5)."""
-    return RatedRows(rows, cols, vals, n_rows, n_cols, batch_rows)
 
 
 def _ndcg_at_10(scores: torch.Tensor, users: np.ndarray, items: np.ndarray) -> float:

@@ -186,10 +186,9 @@ class HybridRecommender:
         if prof.collab.n_ratings:
             found.append(self._collab_rows(prof.collab, n))
         loved = prof.rows[prof.weights > 0][-20:]  # the most recent loved videos
-        queries = [prof.content] if np.any(prof.content) else []
-        queries = np.array(queries + list(self.embeddings[loved]), np.float32).reshape(
-            -1, self.embeddings.shape[1]
-        )
+        queries = self.embeddings[loved]  # (n_loved, dim)
+        if np.any(prof.content):
+            queries = np.vstack([prof.content, queries])
         if len(queries):  # one batched search: faiss shares the work across the queries
             ids, _ = self.index.search_many(queries, n // 4 + 1)  # (q, n//4 + 1), -1 padded
             found.append(self._rows_of_found(ids[ids >= 0]))
