@@ -10,6 +10,7 @@ from safetensors.torch import save_file
 from vidrec.als import RatedRows
 from vidrec.errors import DataError
 from vidrec.mf import BiasedMF, MFParams, UserVector, _ndcg_at_10
+from vidrec.metrics import mean_ndcg
 
 N_USERS, N_ITEMS = 120, 80
 
@@ -306,6 +307,16 @@ def test_ndcg_at_10_on_a_catalog_smaller_than_ten():
     # four items ranked 1, 2, 3, 0: the held-out item 0 is at rank 4, 1/log2(5) = 0.430677
     scores = torch.tensor([[0.1, 0.4, 0.3, 0.2]], dtype=torch.float64)
     assert _ndcg_at_10(scores, np.array([0]), np.array([0])) == pytest.approx(0.4306766, abs=1e-6)
+
+
+def test_ndcg_at_10_equals_the_shared_metric_on_random_batches():
+    rng = np.random.default_rng(3)
+    scores = torch.as_tensor(rng.normal(size=(40, 30)))
+    users, items = rng.integers(0, 40, 200), rng.integers(0, 30, 200)
+    top = torch.topk(scores, 10, dim=1).indices.numpy()
+    held = {u: set(items[users == u]) for u in np.unique(users)}
+    want = mean_ndcg((top[u], rel) for u, rel in held.items())
+    assert _ndcg_at_10(scores, users, items) == pytest.approx(want, abs=1e-12)
 
 
 def _scripted(ndcg, rmse):
