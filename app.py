@@ -6,7 +6,14 @@ import streamlit as st
 
 from vidrec.config import Config
 from vidrec.ui import evaluation, explore, foryou, insight, sidebar
-from vidrec.ui.common import errors_shown, show_callback_error
+from vidrec.ui.common import (
+    RUN_STARTED,
+    errors_shown,
+    loop_caption,
+    run_started,
+    server_time,
+    show_callback_error,
+)
 from vidrec.ui.loader import get_demo, session_recommender
 
 VIEWS = [
@@ -25,20 +32,8 @@ st.set_page_config(page_title="vidrec · live video recommendation", page_icon="
 COMPACT = "<style>.block-container {padding-top: 2.2rem; padding-bottom: 1rem}</style>"
 
 
-def header(demo, session, recs) -> None:
-    st.html(COMPACT)  # fixed CSS, no user text: more of the list fits on a laptop screen
-    st.markdown("## 🎬 vidrec")
-    ms = f"{session.last_update_ms:.0f} ms" if session.last_update_ms is not None else "–"
-    st.caption(
-        f"**Content understanding** · {len(demo.rec.catalog):,} videos read by a Transformer "
-        f"→ **Interest mapping** · {len(session.ratings)} ratings folded into your vector "
-        f"→ **Recommendation** · {len(recs)} picks re-ranked in {ms} "
-        f"→ **Feedback** · rate anything and watch the list move"
-    )
-
-
 def main() -> None:
-    started = time.perf_counter()
+    st.session_state[RUN_STARTED] = time.perf_counter()
     config = Config.from_env()
     demo = get_demo(config)
     st.sidebar.header("Who is watching?")
@@ -46,8 +41,8 @@ def main() -> None:
     controls = sidebar.controls(demo)
     rec = session_recommender(demo, session)
     tags_of = sidebar.tag_lookup(demo, session)
-    profile, recs = foryou.recommendations(rec, session, controls, tags_of)
-    header(demo, session, recs)
+    st.html(COMPACT)  # fixed CSS, no user text: more of the list fits on a laptop screen
+    st.markdown("## 🎬 vidrec")
     show_callback_error()
     view = (
         st.segmented_control(
@@ -55,9 +50,12 @@ def main() -> None:
         )
         or VIEWS[0]
     )
-    if view == "For you":
-        foryou.render(rec, session, recs, controls, tags_of)
-    elif view == "Browse & search":
+    if view == "For you":  # a fragment: a rating there reruns only the list and the ratings
+        foryou.live(rec, session, controls, tags_of)
+        return
+    profile, recs = foryou.recommendations(rec, session, controls, tags_of)
+    loop_caption(rec, session, recs)
+    if view == "Browse & search":
         explore.render_browse(rec, session, controls, tags_of)
     elif view == "Why these?":
         insight.render_why(rec, profile, recs)
@@ -69,8 +67,7 @@ def main() -> None:
         evaluation.render_eval(config)
     else:
         insight.render_about(demo, rec, session)
-    ms = (time.perf_counter() - started) * 1000
-    st.container(key="server_time").caption(f"Server time for this page: {ms:.0f} ms")
+    server_time(run_started())
 
 
 with errors_shown():

@@ -132,9 +132,9 @@ def item_step(by_item: RatedRows, pref, taste, user_bias, mean: float, p, sums=D
     out = pref.new_zeros(n, d + 1)  # items nobody rated stay at 0
     for g in by_item.groups:
         Y, Z = implicit[g.cols], rating[g.cols]  # (b, L, d+1) each
-        A = base + p.rating_weight * Z.mT @ Z
+        A = base + p.rating_weight * (Z.mT @ Z)  # scale the k×k sum, not the (b, L, k) rows
         if p.observed_weight:  # a stars-only model skips the picks head's sums
-            A += p.observed_weight * Y.mT @ Y
+            A += p.observed_weight * (Y.mT @ Y)
         resid = g.stars.to(sums) - offset[g.cols]  # (b, L)
         rhs = (p.unobserved_weight + p.observed_weight) * Y.sum(1)
         rhs = rhs + p.rating_weight * _weighted_sum(Z, resid)

@@ -92,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N,N",
         help="only the MF training benchmark, on rating sets of 100000,1000000,10000000",
     )
+    n.add_argument(
+        "--viewers",
+        metavar="N,N",
+        help="only the many-viewers load test: N websocket clients rating at once, e.g. 1,4,8",
+    )
     _add_out_json(n)
     n.set_defaults(run=cmd_bench)
 
@@ -201,7 +206,7 @@ def cmd_eval(args, config: Config) -> int:
         config, args.sweep, not args.no_baselines, args.folds, progress=_progress()
     )
     doc = _saved("eval", rows, args, config)
-    print(json.dumps(rows, indent=2) if args.json else report.readme_section(doc, None, None))
+    print(json.dumps(rows, indent=2) if args.json else report.readme_section(evals=doc))
     return 0
 
 
@@ -213,6 +218,8 @@ def cmd_bench(args, config: Config) -> int:
     sizes = _sizes(args.scale) if args.scale else []
     if args.train_scale:  # its own run: the latency rows saved before stay as they are
         return _train_bench(_train_sizes(args.train_scale), args, config)
+    if args.viewers:  # likewise
+        return _viewer_bench(_viewer_counts(args.viewers), args, config)
     rows = run_bench(_recommender(config, text=True), repeat=args.repeat)
     if args.app:
         from vidrec.benchmarks.rerun import rerun_after_rating
@@ -223,7 +230,7 @@ def cmd_bench(args, config: Config) -> int:
     if args.build:
         rows += build_times(config)
     doc = _saved("bench", rows, args, config)
-    out = [report.readme_section(None, doc, None)]
+    out = [report.readme_section(bench=doc)]
     if sizes:
         from vidrec.benchmarks.scale import run_scale_bench
 
@@ -231,7 +238,7 @@ def cmd_bench(args, config: Config) -> int:
             "scale", run_scale_bench(sizes, args.repeat, _progress(), config), args, config
         )
         rows = scale["rows"]
-        out.append(report.readme_section(None, None, scale))
+        out.append(report.readme_section(scale=scale))
     print(json.dumps(rows, indent=2) if args.json else "\n\n".join(out))
     return 0
 
@@ -243,8 +250,21 @@ def _train_bench(sizes: list[int], args, config: Config) -> int:
     train = _saved("train", run_train_bench(sizes, args.repeat, _progress()), args, config)
     rows = train["rows"]
     print(
-        json.dumps(rows, indent=2) if args.json else report.readme_section(None, None, None, train)
+        json.dumps(rows, indent=2) if args.json else report.readme_section(train=train)
     )
+    return 0
+
+
+def _viewer_bench(counts: list[int], args, config: Config) -> int:
+    from vidrec.benchmarks.viewers import RATINGS, run_viewer_bench
+    from vidrec.evaluation import report
+
+    _recommender(config)  # builds the cache first if needed, with progress shown here
+    say = _progress()
+    say(f"{', '.join(map(str, counts))} viewers x {RATINGS} ratings on one server", 0, 1)
+    viewers = _saved("viewers", run_viewer_bench(config.home, counts), args, config)
+    rows = viewers["rows"]
+    print(json.dumps(rows, indent=2) if args.json else report.readme_section(viewers=viewers))
     return 0
 
 
@@ -257,7 +277,7 @@ def cmd_report(args, config: Config) -> int:
     if not readme.is_file():
         raise VidrecError(f"no README at {readme}")
     folder = Path(args.results) if args.results else results.RESULTS
-    docs = [results.load(kind, folder) for kind in ("eval", "bench", "scale", "train")]
+    docs = [results.load(kind, folder) for kind in results.KINDS]
     changed = results.update_readme(readme, report.readme_section(*docs))
     print(f"{readme}: {'updated' if changed else 'already up to date'}")
     return 0
@@ -287,6 +307,17 @@ def _whole_numbers(text: str) -> list[int] | None:
         return [int(part.replace("_", "")) for part in text.split(",")]
     except ValueError:
         return None
+
+
+def _viewer_counts(text: str) -> list[int]:
+    from vidrec.benchmarks.viewers import MAX_CLIENTS
+
+    counts = _whole_numbers(text)
+    if counts is None:
+        raise VidrecError(f"--viewers {text!r}: give client counts like 1,4,8")
+    for n in counts:
+        _in_range("--viewers count", n, 1, MAX_CLIENTS)
+    return counts
 
 
 def _sizes(text: str) -> list[int]:

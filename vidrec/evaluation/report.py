@@ -48,6 +48,15 @@ TRAIN = {
     "p95_ms": "p95 ms",
     "peak_rss_mb": "peak RSS MB",
 }
+VIEWERS = {
+    "clients": "viewers",
+    "calls": "reruns",
+    "p50_ms": "server p50 ms",
+    "p95_ms": "server p95 ms",
+    "round_trip_p50_ms": "round trip p50 ms",
+    "round_trip_p95_ms": "round trip p95 ms",
+    "errors": "errors",
+}
 COUNTS = (
     "n_videos",
     "calls",
@@ -55,6 +64,8 @@ COUNTS = (
     "n_ratings",
     "n_users",
     "n_items",
+    "clients",
+    "errors",
 )  # whole numbers, even in columns with gaps
 
 
@@ -101,6 +112,11 @@ def train_frame(doc: dict) -> pd.DataFrame:
     return _frame(doc["rows"], TRAIN)
 
 
+def viewer_frame(doc: dict) -> pd.DataFrame:
+    """Load-test rows: the app's own server time and the clients' round trip per rerun."""
+    return _frame(doc["rows"], VIEWERS)
+
+
 def markdown(frame: pd.DataFrame, bold: str | None = None) -> str:
     """A markdown table; the row whose method is ``bold`` is emphasised."""
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
@@ -125,7 +141,11 @@ def cell(value) -> str:
 
 
 def readme_section(
-    evals: dict | None, bench: dict | None, scale: dict | None, train: dict | None = None
+    evals: dict | None = None,
+    bench: dict | None = None,
+    scale: dict | None = None,
+    train: dict | None = None,
+    viewers: dict | None = None,
 ) -> str:
     """The README's generated results: every table, with the command and date it came from."""
     parts = []
@@ -150,6 +170,7 @@ def readme_section(
         (bench, "**Latency** (p50/p95 over many calls)", latency_frame),
         (scale, "**Scale** (synthetic clustered catalogs)", scale_frame),
         (train, "**Training scale** (synthetic MovieLens-shaped rating sets)", train_frame),
+        (viewers, "**Many viewers** (websocket clients on one server, no browser)", viewer_frame),
     ):
         if doc:
             parts += [_source(doc), title, markdown(frame(doc))]

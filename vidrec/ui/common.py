@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from contextlib import contextmanager
 
 import streamlit as st
@@ -12,6 +13,7 @@ from vidrec.errors import VidrecError
 from vidrec.viewer.style import COLLAB, CONTENT, POPULAR
 
 log = logging.getLogger(__name__)
+RUN_STARTED = "_run_started"  # set by every full run; a fragment-only rerun finds it gone
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -61,6 +63,32 @@ def show_callback_error() -> None:
     message = st.session_state.pop("callback_error", None)
     if message:
         st.error(message, icon="⚠️")
+
+
+def loop_caption(rec, session, recs) -> None:
+    """The product loop in one line, with this viewer's live numbers."""
+    ms = f"{session.last_update_ms:.0f} ms" if session.last_update_ms is not None else "–"
+    st.caption(
+        f"**Content understanding** · {len(rec.catalog):,} videos read by a Transformer "
+        f"→ **Interest mapping** · {len(session.ratings)} ratings folded into your vector "
+        f"→ **Recommendation** · {len(recs)} picks re-ranked in {ms} "
+        f"→ **Feedback** · rate anything and watch the list move"
+    )
+
+
+def run_started() -> float:
+    """When this run began: the full run's start, or now for a fragment-only rerun.
+
+    Read once per run (at the start of a fragment, or at the end of a full run's page): the
+    full run's mark is taken away, so a fragment rerun after it never finds a stale one.
+    """
+    return st.session_state.pop(RUN_STARTED, None) or time.perf_counter()
+
+
+def server_time(started: float) -> None:
+    """This run's server time so far, where the browser tests and the load test read it."""
+    ms = (time.perf_counter() - started) * 1000
+    st.container(key="server_time").caption(f"Server time for this page: {ms:.0f} ms")
 
 
 def split_bar(content: float, collab: float, popular: float) -> str:

@@ -9,7 +9,24 @@ from vidrec.errors import DataError
 from vidrec.evaluation import charts as evalcharts
 from vidrec.evaluation import report, results
 
-KINDS = ("eval", "bench", "scale", "train")  # the results files this view shows
+SPEED = {  # kind -> (title, table maker, the command that makes it)
+    "bench": ("Latency of the online paths", report.latency_frame, "bench --app --build"),
+    "scale": (
+        "Scale: synthetic catalogs clustered around the real embeddings",
+        report.scale_frame,
+        "bench --scale 100000,1000000",
+    ),
+    "train": (
+        "Training scale: synthetic MovieLens-shaped rating sets",
+        report.train_frame,
+        "bench --train-scale 100000,1000000",
+    ),
+    "viewers": (
+        "Many viewers: websocket clients rating at once on one server (no browser)",
+        report.viewer_frame,
+        "bench --viewers 1,4,8",
+    ),
+}
 TARGETS = "Issue targets on protocol A: nDCG@10 ≥ 0.50 and P@10 ≥ 0.43; protocol B: RMSE ≤ 0.90."
 
 
@@ -17,7 +34,7 @@ TARGETS = "Issue targets on protocol A: nDCG@10 ≥ 0.50 and P@10 ≥ 0.43; prot
 def _docs(stamp: tuple) -> tuple:
     """Results documents, re-read only when a file changes (stamp = modification times)."""
     out = []
-    for kind in KINDS:
+    for kind in results.KINDS:
         try:
             out.append((results.load(kind), None))
         except DataError as exc:
@@ -26,22 +43,23 @@ def _docs(stamp: tuple) -> tuple:
 
 
 def _stamp() -> tuple:
-    files = (results.RESULTS / f"{k}.json" for k in KINDS)
+    files = (results.RESULTS / f"{k}.json" for k in results.KINDS)
     return tuple(f.stat().st_mtime if f.exists() else 0 for f in files)
 
 
 def render_eval(config: Config) -> None:
     """Results tables and charts as saved by the eval and bench commands."""
     st.subheader("Evaluation: how good, how fast")
-    (evals, e_err), (bench, b_err), (scale, s_err), (train, t_err) = _docs(_stamp())
-    for err in (e_err, b_err, s_err, t_err):
+    loaded = dict(zip(results.KINDS, _docs(_stamp())))
+    for _, err in loaded.values():
         if err:
             st.warning(err)
     tab_q, tab_s = st.tabs(["Quality", "Speed"])
     with tab_q:
-        _quality(evals, config)
+        _quality(loaded["eval"][0], config)
     with tab_s:
-        _speed(bench, scale, train)
+        for kind, (title, frame, command) in SPEED.items():
+            _speed(loaded[kind][0], title, frame, command)
 
 
 def _quality(doc: dict | None, config: Config) -> None:
@@ -89,26 +107,13 @@ def _highlight(row):
     return [colour] * len(row)
 
 
-def _speed(bench: dict | None, scale: dict | None, train: dict | None) -> None:
-    if bench is None:
-        st.info("No saved latencies yet. Run `python -m vidrec bench --app --build`.")
-    else:
-        _provenance(bench)
-        _table(report.latency_frame(bench))
-    if scale is None:
-        st.info("No scale run yet. Run `python -m vidrec bench --scale 100000,1000000`.")
-    else:
-        st.markdown("**Scale: synthetic catalogs clustered around the real embeddings**")
-        _provenance(scale)
-        _table(report.scale_frame(scale))
-    if train is None:
-        st.info(
-            "No training scale run yet. Run `python -m vidrec bench --train-scale 100000,1000000`."
-        )
-    else:
-        st.markdown("**Training scale: synthetic MovieLens-shaped rating sets**")
-        _provenance(train)
-        _table(report.train_frame(train))
+def _speed(doc: dict | None, title: str, frame, command: str) -> None:
+    st.markdown(f"**{title}**")
+    if doc is None:
+        st.info(f"Not measured yet. Run `python -m vidrec {command}`.")
+        return
+    _provenance(doc)
+    _table(frame(doc))
 
 
 def _provenance(doc: dict) -> None:

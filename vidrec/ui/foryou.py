@@ -8,7 +8,16 @@ import pandas as pd
 import streamlit as st
 
 from vidrec.recommender import HybridRecommender
-from vidrec.ui.common import md, safely, split_bar, stars
+from vidrec.ui.common import (
+    loop_caption,
+    md,
+    run_started,
+    safely,
+    server_time,
+    show_callback_error,
+    split_bar,
+    stars,
+)
 from vidrec.ui.saving import render_transfer
 from vidrec.ui.sidebar import Controls
 from vidrec.viewer import charts
@@ -31,6 +40,21 @@ def recommendations(rec: HybridRecommender, session: ViewerSession, controls: Co
     )
     session.last_update_ms = (time.perf_counter() - t0) * 1000
     return profile, recs
+
+
+@st.fragment
+def live(rec: HybridRecommender, session: ViewerSession, controls: Controls, tags_of) -> None:
+    """The view as a fragment: rating a card, or in the ratings panel, reruns only this part.
+
+    The sidebar and header stay as they were (nothing a rating here changes shows there), so a
+    rating costs the fold-in, the ranking and the cards: the server's work per viewer per click.
+    """
+    started = run_started()
+    show_callback_error()  # this fragment's own callbacks keep their errors for it
+    _, recs = recommendations(rec, session, controls, tags_of)
+    loop_caption(rec, session, recs)
+    render(rec, session, recs, controls, tags_of)
+    server_time(started)
 
 
 def render(
