@@ -198,9 +198,11 @@ def test_evaluation_view_renders_the_committed_results(app):
     app.segmented_control(key="view").set_value("Evaluation").run()
     assert not app.exception and not errors(app) and not app.warning
     assert len(app.dataframe) >= 5  # A, B, C, tags; latency; scale
-    assert len(app.get("plotly_chart")) == 2  # the α sweep, quality vs training time
+    charts = [c.key for c in app.get("plotly_chart")]
+    assert charts == ["eval_sweep", "eval_speed", "eval_few"]  # α sweep, speed, few ratings
     captions = " ".join(c.value for c in app.caption)
     assert "python -m vidrec eval --sweep" in captions and "Protocol A" in captions
+    assert "chosen on a validation split of the training ratings" in captions
     hybrid = app.dataframe[0].value.set_index("method").loc["hybrid"]
     assert float(hybrid["nDCG@10"]) > 0.4 and hybrid["RMSE"] != "–"
 

@@ -30,6 +30,9 @@ def test_eval_saves_every_protocol_with_baselines(tiny_cli, capsys):
         assert 0 <= row["ndcg@10"] <= 1 and 0 <= row["coverage"] <= 1
         assert row["fit_seconds"] >= 0
     assert ("A", "hybrid α=0.5") in by
+    assert {("F", "hybrid"), ("S", "hybrid"), ("S", "collaborative")} <= set(by)  # the slices
+    chosen = report.chosen({"rows": rows})
+    assert by["A", "hybrid"]["alpha"] == chosen["alpha"]  # the hybrid row uses what it chose
     for method in ("hybrid", "surprise SVD", "surprise SVD++"):
         assert 0 < by["B", method]["rmse"] < 4
     saved = results.load("eval", out)

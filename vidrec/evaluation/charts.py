@@ -1,11 +1,12 @@
-"""Figures of saved evaluation results: the α sweep, and quality against training time."""
+"""Figures of saved evaluation results: the α sweep, quality against training time, and the
+few-ratings curve."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from vidrec.evaluation.report import eval_tables, sweep
+from vidrec.evaluation.report import FEW_METHODS, eval_tables, few_ratings, sweep
 from vidrec.viewer.style import BASELINE, OURS, styled
 
 
@@ -28,6 +29,25 @@ def alpha_sweep(doc: dict, default_alpha: float | None = None) -> go.Figure:
         title="Blend sweep (protocol A)",
         xaxis_title="α: 0 = collaborative only, 1 = content only",
         yaxis_title="metric at 10",
+        margin=dict(l=60, r=20, t=50, b=50),
+        legend=dict(orientation="h", y=-0.25),
+    )
+
+
+def few_ratings_curve(doc: dict) -> go.Figure:
+    """nDCG@10 by how many ratings a viewer has, one line per method: where content should help."""
+    frame = few_ratings(doc)
+    fig = go.Figure()
+    for method in FEW_METHODS:
+        if method in frame.columns:
+            fig.add_scatter(x=frame["ratings per viewer"], y=frame[method], name=method,
+                            mode="lines+markers")  # fmt: skip
+    return styled(
+        fig,
+        height=380,
+        title="Viewers with few ratings (protocol A split)",
+        xaxis_title="training ratings each test viewer keeps",
+        yaxis_title="nDCG@10",
         margin=dict(l=60, r=20, t=50, b=50),
         legend=dict(orientation="h", y=-0.25),
     )

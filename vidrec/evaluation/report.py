@@ -16,8 +16,11 @@ TOP_K = {
     "coverage": "coverage",
     "diversity": "diversity",
     "rmse": "RMSE",
+    "tail_recall@10": "tail R@10",
+    "tail_ndcg@10": "tail nDCG",
     "fit_seconds": "fit s",
 }
+FEW_METHODS = ("popularity", "collaborative", "content", "hybrid")
 STARS = {"method": "method", "rmse": "RMSE", "mae": "MAE", "fit_seconds": "fit s / fold"}
 COLD = {"method": "method", "ndcg@10": "nDCG@10", "precision@10": "P@10", "recall@10": "R@10"}
 TAGS = {"method": "method", "films": "films", "micro_f1": "micro F1", "macro_f1": "macro F1"}
@@ -90,6 +93,41 @@ def eval_tables(doc: dict) -> dict[str, pd.DataFrame]:
     }
 
 
+def few_ratings(doc: dict, metric: str = "ndcg@10") -> pd.DataFrame:
+    """Few-ratings viewers: one row per N, one column per method, and the hybrid's lead."""
+    rows = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("F")]
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows).pivot_table(index=["n_ratings", "users"], columns="method",
+                                           values=metric).reset_index()  # fmt: skip
+    frame = frame[["n_ratings", "users", *[m for m in FEW_METHODS if m in frame.columns]]]
+    lead = frame["hybrid"] / frame["collaborative"].replace(0.0, np.nan) - 1
+    frame["hybrid vs collaborative"] = lead.map(lambda x: "–" if pd.isna(x) else f"{x:+.1%}")
+    frame = frame.astype({"n_ratings": "Int64", "users": "Int64"})
+    return frame.rename(columns={"n_ratings": "ratings per viewer", "users": "viewers"})
+
+
+def seeds(doc: dict) -> pd.DataFrame:
+    """nDCG@10 of collaborative, content and the hybrid on every split seed, with the lead."""
+    rows = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith(("A", "S"))]
+    names = {"mf + item-item": "collaborative", "content": "content", "hybrid": "hybrid"}
+    names |= {"collaborative": "collaborative"}
+    kept = [{"seed": r.get("seed", 42), "method": names[r["method"]], "ndcg@10": r["ndcg@10"]}
+            for r in rows if r["method"] in names]  # fmt: skip
+    if not any(r["seed"] != 42 for r in kept):
+        return pd.DataFrame()
+    frame = pd.DataFrame(kept).pivot_table(index="seed", columns="method", values="ndcg@10")
+    frame = frame.reset_index()[["seed", "collaborative", "content", "hybrid"]]
+    frame["hybrid − collaborative"] = frame["hybrid"] - frame["collaborative"]
+    return frame.astype({"seed": "Int64"})
+
+
+def chosen(doc: dict) -> dict | None:
+    """The validation grid's best point: alpha, item_item_weight, ndcg@10 (None if not run)."""
+    grid = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("V")]
+    return max(grid, key=lambda r: r["ndcg@10"]) if grid else None
+
+
 def sweep(doc: dict) -> pd.DataFrame:
     """The α sweep: alpha, nDCG@10, P@10 (empty when eval ran without --sweep)."""
     rows = [r for r in doc["rows"] if str(r.get("method", "")).startswith("hybrid α=")]
@@ -160,6 +198,7 @@ def readme_section(
             "**Protocol C: cold items**",
             markdown(t["C"]),
         ]
+        parts += _slices(evals)
         sw = sweep(evals)
         if len(sw):
             points = " · ".join(f"{a:g}: {n:.3f}" for a, n in zip(sw["alpha"], sw["ndcg@10"]))
@@ -175,6 +214,25 @@ def readme_section(
         if doc:
             parts += [_source(doc), title, markdown(frame(doc))]
     return "\n\n".join(parts)
+
+
+def _slices(doc: dict) -> list[str]:
+    """The validation choice, the few-ratings tables and the seed spread, where they ran."""
+    best, few, spread = chosen(doc), few_ratings(doc), seeds(doc)
+    parts = []
+    if best:
+        parts.append(
+            f"Blend chosen on a validation split of the training ratings (never the test): "
+            f"α = {best['alpha']:g}, item-item share = {best['item_item_weight']:g} "
+            f"(validation nDCG@10 {best['ndcg@10']:.4f}); the hybrid rows use these."
+        )
+    if len(few):
+        parts += ["**Few-ratings viewers: nDCG@10** (each test viewer keeps N training ratings)",
+                  markdown(few), "**Few-ratings viewers: recall@10**",
+                  markdown(few_ratings(doc, "recall@10"))]  # fmt: skip
+    if len(spread):
+        parts += ["**Protocol A on three split seeds: nDCG@10**", markdown(spread)]
+    return parts
 
 
 def _source(doc: dict) -> str:

@@ -12,7 +12,8 @@ from vidrec.evaluation.baselines import require, surprise_predictors
 from vidrec.evaluation.cold import evaluate_cold
 from vidrec.evaluation.stars import cross_validate, vidrec_predictor
 from vidrec.evaluation.tags import evaluate_tagger
-from vidrec.evaluation.topk import evaluate
+from vidrec.evaluation import slices
+from vidrec.evaluation.topk import evaluate, fit_split
 from vidrec.tags import load_vocabulary
 
 
@@ -23,13 +24,22 @@ def run_eval(
     folds: int = 5,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[dict]:
-    """Every protocol on the same data in one run: A (top-K), B (stars CV), C (cold), tags."""
+    """Every protocol on the same data in one run: A (top-K) with the blend chosen on validation
+    and its slices (few-ratings viewers, long tail, two more seeds), B (stars CV), C (cold), tags.
+    """
     if baselines:
         require()
     say = progress or (lambda s, d, n: None)
     alphas = np.round(np.linspace(0, 1, 11), 2) if sweep else ()
-    rows = evaluate(config, alphas=alphas, baselines=baselines, progress=say)
-    arts = load_artifacts(config)
+    arts = load_artifacts(config, progress=say)
+    weights = {0.0, 1.0, config.item_item_weight, *slices.WEIGHTS}
+    fitted = fit_split(arts, config, say, weights=weights)
+    chosen, grid = slices.choose_on_validation(arts, fitted, config, say)
+    tuned = config.replace(**chosen)  # the hybrid rows below use what validation chose
+    rows = evaluate(tuned, alphas=alphas, baselines=baselines, progress=say, fitted=fitted)
+    rows.append(slices.app_defaults_row(fitted, config))
+    rows += grid + slices.few_ratings(fitted, tuned, chosen)
+    rows += slices.other_seeds(arts, tuned, chosen, say)
     ratings = arts.dataset.ratings
     stars_only = config.replace(
         mf_observed_weight=0.0, mf_unobserved_weight=0.0, mf_rating_weight=1.0

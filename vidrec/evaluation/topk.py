@@ -24,6 +24,7 @@ from vidrec.recommender import HybridRecommender
 
 log = logging.getLogger(__name__)
 PROTOCOL = "A: 75/25 by item, seed 42"
+TAIL = 20  # a film with at most this many training ratings is in the long tail
 
 
 def stratified_split(ratings: pd.DataFrame, ratio: float = 0.75, seed: int = 42):
@@ -52,6 +53,20 @@ def beyond_accuracy(top: dict[int, list[int]], rec: HybridRecommender) -> dict:
     }
 
 
+def tail_relevant(fitted) -> dict[int, set[int]]:
+    """Each test user's held-out films with at most TAIL training ratings (the long tail)."""
+    counts = fitted.train["video_id"].value_counts()
+    tail = set(counts[counts <= TAIL].index) | (set(fitted.test["video_id"]) - set(counts.index))
+    held = {u: rel & tail for u, rel in fitted.relevant.items()}
+    return {u: rel for u, rel in held.items() if rel}
+
+
+def tail_metrics(top: dict[int, list[int]], tail: dict[int, set[int]]) -> dict:
+    """Recall@10 and nDCG@10 on the long tail's held-out ratings only."""
+    m = ranking_metrics({u: top.get(u, []) for u in tail}, tail)
+    return {"tail_recall@10": m["recall@10"], "tail_ndcg@10": m["ndcg@10"]}
+
+
 @dataclass
 class SplitModels:
     """Protocol A's split and the models fitted on its training part, shared by every method."""
@@ -73,16 +88,24 @@ class SplitModels:
         return {u: dict(zip(g["video_id"], g["rating"])) for u, g in self.train.groupby("user_id")}
 
 
-def fit_split(arts, config: Config, say=None) -> SplitModels:
-    """Split the ratings 75/25 by item and fit MF and item-item on the 75%."""
+def fit_split(arts, config: Config, say=None, seed: int | None = None, weights=None):
+    """Split the ratings 75/25 by item (protocol A's seed unless given); fit on the 75%."""
+    seed = config.seed if seed is None else seed
+    train, test = stratified_split(arts.dataset.ratings, seed=seed)
+    return fit_on(arts, train, test, config, say, weights)
+
+
+def fit_on(arts, train, test, config: Config, say=None, weights=None) -> SplitModels:
+    """MF and item-item fitted on ``train``; one recommender per item-item share in weights
+    (default: 0, 1 and the configured one)."""
     say = say or (lambda s, d, n: None)
-    train, test = stratified_split(arts.dataset.ratings, seed=config.seed)
     split = Dataset(arts.dataset.name, arts.dataset.catalog, train, arts.dataset.users)
     t = time.perf_counter()
     mf = train_mf(split, config, lambda e, n, h: say("Training on the 75% split", e, n))
     item_item = train_item_item(split, config)
     fit_seconds = time.perf_counter() - t
     counts = rating_counts(arts.dataset.catalog, train)
+    weights = {0.0, 1.0, config.item_item_weight} if weights is None else set(weights)
     recs = {
         w: HybridRecommender(
             arts.dataset.catalog,
@@ -93,7 +116,7 @@ def fit_split(arts, config: Config, say=None) -> SplitModels:
             config=config.replace(item_item_weight=w),
             item_item=item_item,
         )
-        for w in {0.0, 1.0, config.item_item_weight}
+        for w in weights
     }
     return SplitModels(train, test, split, recs, fit_seconds)
 
@@ -103,40 +126,57 @@ def evaluate(
     alphas: Iterable[float] = (),
     baselines: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    fitted: SplitModels | None = None,
 ) -> list[dict]:
-    """Protocol A rows: popularity, content, MF, the hybrid, an α sweep and implicit's models."""
+    """Protocol A rows: popularity, content, MF, the hybrid, an α sweep and implicit's models.
+
+    ``fitted``: the split and models to use (default: protocol A's, fitted here); every row
+    also carries its long-tail metrics (see slices).
+    """
     say = progress or (lambda s, d, n: None)
-    arts = load_artifacts(config, progress=say)
-    fitted = fit_split(arts, config, say)
-    recs, train, test = fitted.recs, fitted.train, fitted.test
-    rec = recs[config.item_item_weight]
-    relevant, history = fitted.relevant, fitted.history
-    rows = [_row("popularity", _popularity_top(rec, history, relevant), relevant, 0.0, rec)]
-    rows.append(_explicit_mf_row(fitted.split, config, rec, history, relevant, test))
+    if fitted is None:
+        fitted = fit_split(load_artifacts(config, progress=say), config, say)
+    rec, relevant = fitted.recs[config.item_item_weight], fitted.relevant
     w = config.item_item_weight
     methods = [("content", 1.0, w), ("mf", 0.0, 0.0), ("item-item", 0.0, 1.0)]
     methods += [("mf + item-item", 0.0, w), ("hybrid", config.alpha, w)]
     methods += [(f"hybrid α={a:g}", float(a), w) for a in alphas]
+    rows = [_row("popularity", _popularity_top(rec, fitted.history, relevant), relevant, 0.0, rec)]
+    rows.append(_explicit_mf_row(fitted.split, config, rec, fitted.history, relevant, fitted.test))
+    rows += ranking_rows(fitted, methods, say)
+    if baselines:
+        say("Fitting implicit's BPR and ALS", 0, 1)
+        for name, (top, seconds) in implicit_top_k(fitted.train, relevant, rec.video_ids, K).items():
+            rows.append(_row(name, top, relevant, seconds, rec))
+    tail = tail_relevant(fitted)
+    for row in rows:
+        row.update(tail_metrics(row.pop("_top"), tail))
+    return rows
+
+
+def ranking_rows(fitted: SplitModels, methods, say=None) -> list[dict]:
+    """One protocol A row per (name, α, item-item share), each user folded in once for all."""
+    relevant, history = fitted.relevant, fitted.history
     t = time.perf_counter()
-    profiles = {user: rec.profile(history.get(user, {})) for user in relevant}  # one fold-in each
+    any_rec = next(iter(fitted.recs.values()))
+    profiles = {user: any_rec.profile(history.get(user, {})) for user in relevant}
     fold_seconds = time.perf_counter() - t
+    rows = []
     for name, alpha, weight in methods:
-        top, seconds = recommend_all(recs[weight], history, relevant, alpha, say, name, profiles)
+        rec = fitted.recs[weight]
+        top, seconds = recommend_all(rec, history, relevant, alpha, say, name, profiles)
         seconds += fold_seconds
         row = _row(name, top, relevant, fitted.fit_seconds if name != "content" else 0.0, rec)
         row.update(alpha=alpha, seconds_per_user=seconds / max(len(relevant), 1))
         if name in ("mf", "hybrid"):
-            row.update(rating_errors(rec, history, test))
+            row.update(rating_errors(rec, history, fitted.test))
         rows.append(row)
-    if baselines:
-        say("Fitting implicit's BPR and ALS", 0, 1)
-        for name, (top, seconds) in implicit_top_k(train, relevant, rec.video_ids, K).items():
-            rows.append(_row(name, top, relevant, seconds, rec))
     return rows
 
 
 def _row(method: str, top, relevant, fit_seconds: float, rec: HybridRecommender) -> dict:
-    row = {"method": method, "protocol": PROTOCOL, "users": len(relevant)}
+    """A method's metrics; its lists ride along as "_top" until the tail metrics are taken."""
+    row = {"method": method, "protocol": PROTOCOL, "users": len(relevant), "_top": top}
     row.update(ranking_metrics(top, relevant))
     row.update(beyond_accuracy(top, rec))
     row["fit_seconds"] = round(fit_seconds, 2)

@@ -1,0 +1,97 @@
+"""Evaluation slices: few-ratings viewers, the long tail, validation-chosen blend, other seeds."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vidrec.artifacts import load_artifacts
+from vidrec.evaluation import report, slices
+from vidrec.evaluation.topk import SplitModels, fit_split, tail_metrics, tail_relevant
+
+
+def test_cut_keeps_n_random_training_ratings_and_hides_the_rest():
+    history = {1: {10: 5.0, 11: 4.0, 12: 3.0, 13: 1.0}, 2: {20: 4.0}, 3: {30: 2.0, 31: 5.0}}
+    relevant = {1: {99}, 2: {98}, 3: {97}}
+    kept, hidden = slices._cut(history, relevant, 2, np.random.default_rng(0))
+    assert set(kept) == {1, 3}  # user 2 has only one training rating: not in the N = 2 slice
+    for user in kept:
+        assert len(kept[user]) == 2
+        assert set(kept[user]) | hidden[user] == set(history[user])
+        assert not set(kept[user]) & hidden[user]
+        assert all(history[user][v] == s for v, s in kept[user].items())  # stars kept as given
+    again, _ = slices._cut(history, relevant, 2, np.random.default_rng(0))
+    assert again == kept
+
+
+def test_shown_lists_skip_hidden_training_films_and_keep_ten():
+    order = np.arange(100, 130)
+    rec = SimpleNamespace(top_ids=lambda profile, k, alpha: order[:k])
+    hidden = {100, 102, 104}
+    assert slices._shown(rec, None, 0.0, hidden) == [101, 103, *range(105, 113)]
+
+
+def test_popular_lists_skip_every_seen_film():
+    rec = SimpleNamespace(video_ids=np.array([1, 2, 3, 4, 5]),
+                          popularity=np.array([5.0, 4.0, 3.0, 2.0, 1.0]))  # fmt: skip
+    top = slices._popular(rec, {7: {1, 3}}, {7: {5}})
+    assert top == {7: [2, 4, 5]}
+
+
+def _fitted(train_pairs, test_pairs):
+    frame = lambda pairs: pd.DataFrame(pairs, columns=["user_id", "video_id"]).assign(rating=4.0)
+    return SplitModels(frame(train_pairs), frame(test_pairs), None, {}, 0.0)
+
+
+def test_tail_is_held_out_films_with_at_most_twenty_training_ratings():
+    head = [(u, 1) for u in range(21)]  # film 1: 21 training ratings, not tail
+    tail = [(u, 2) for u in range(20)]  # film 2: 20, tail
+    fitted = _fitted(head + tail, [(100, 1), (100, 2), (101, 1), (102, 3)])  # film 3: never trained
+    assert tail_relevant(fitted) == {100: {2}, 102: {3}}  # user 101 held out no tail film
+    m = tail_metrics({100: [2, 1], 101: [1], 102: [1, 4]}, tail_relevant(fitted))
+    assert m["tail_recall@10"] == pytest.approx(0.5)  # user 100 found its tail film, 102 not
+    assert m["tail_ndcg@10"] == pytest.approx(0.5)
+
+
+def test_validation_choice_is_the_best_grid_point_and_never_reads_the_test(tiny_config):
+    arts = load_artifacts(tiny_config)
+    fitted = fit_split(arts, tiny_config, weights={0.0, 1.0, *slices.WEIGHTS})
+    poisoned = SplitModels(fitted.train, fitted.test.iloc[0:0], fitted.split, fitted.recs, 0.0)
+    chosen, grid = slices.choose_on_validation(arts, poisoned, tiny_config)  # no test ratings
+    assert len(grid) == len(slices.ALPHAS) * len(slices.WEIGHTS)
+    assert all(r["protocol"].startswith("V") for r in grid)
+    best = max(grid, key=lambda r: r["ndcg@10"])
+    assert chosen == {"alpha": best["alpha"], "item_item_weight": best["item_item_weight"]}
+    assert report.chosen({"rows": grid}) == best
+
+
+def test_few_ratings_rows_per_n_and_method(tiny_config):
+    arts = load_artifacts(tiny_config)
+    fitted = fit_split(arts, tiny_config, weights={0.0, 1.0, *slices.WEIGHTS})
+    rows = slices.few_ratings(fitted, tiny_config, {"alpha": 0.3, "item_item_weight": 0.0})
+    assert {(r["n_ratings"], r["method"]) for r in rows} <= {
+        (n, m) for n in slices.FEW for m in report.FEW_METHODS
+    }
+    assert all(0 <= r["ndcg@10"] <= 1 and 0 <= r["recall@10"] <= 1 for r in rows)
+    frame = report.few_ratings({"rows": rows})
+    assert list(frame.columns[:2]) == ["ratings per viewer", "viewers"]
+    for _, row in frame.iterrows():  # "–" where the tiny catalog scores 0 / 0
+        lead = row["hybrid"] / row["collaborative"] - 1 if row["collaborative"] else np.nan
+        assert row["hybrid vs collaborative"] == ("–" if pd.isna(lead) else f"{lead:+.1%}")
+
+
+def test_seed_table_puts_seed_42_beside_the_others():
+    rows = [
+        {"protocol": "A: 75/25 by item, seed 42", "method": "mf + item-item", "ndcg@10": 0.50},
+        {"protocol": "A: 75/25 by item, seed 42", "method": "content", "ndcg@10": 0.12},
+        {"protocol": "A: 75/25 by item, seed 42", "method": "hybrid", "ndcg@10": 0.51},
+        {"protocol": "A: 75/25 by item, seed 42", "method": "mf", "ndcg@10": 0.49},  # not shown
+        {"protocol": "S: seed 43", "seed": 43, "method": "collaborative", "ndcg@10": 0.48},
+        {"protocol": "S: seed 43", "seed": 43, "method": "content", "ndcg@10": 0.11},
+        {"protocol": "S: seed 43", "seed": 43, "method": "hybrid", "ndcg@10": 0.47},
+    ]
+    frame = report.seeds({"rows": rows})
+    assert frame["seed"].tolist() == [42, 43]
+    assert frame["hybrid − collaborative"].round(6).tolist() == [0.01, -0.01]
+    assert report.seeds({"rows": rows[:4]}).empty  # seed 42 alone is no spread
