@@ -9,8 +9,8 @@ from safetensors.torch import save_file
 
 from vidrec.als import RatedRows
 from vidrec.errors import DataError
-from vidrec.mf import BiasedMF, MFParams, UserVector, _ndcg_at_10
 from vidrec.metrics import mean_ndcg
+from vidrec.mf import BiasedMF, MFParams, UserVector, _ndcg_at_10
 
 N_USERS, N_ITEMS = 120, 80
 

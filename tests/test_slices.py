@@ -39,9 +39,12 @@ def test_popular_lists_skip_every_seen_film():
     assert top == {7: [2, 4, 5]}
 
 
+def _frame(pairs):
+    return pd.DataFrame(pairs, columns=["user_id", "video_id"]).assign(rating=4.0)
+
+
 def _fitted(train_pairs, test_pairs):
-    frame = lambda pairs: pd.DataFrame(pairs, columns=["user_id", "video_id"]).assign(rating=4.0)
-    return SplitModels(frame(train_pairs), frame(test_pairs), None, {}, 0.0)
+    return SplitModels(_frame(train_pairs), _frame(test_pairs), None, {}, 0.0)
 
 
 def test_tail_is_held_out_films_with_at_most_twenty_training_ratings():

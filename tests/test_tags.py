@@ -53,3 +53,44 @@ def test_f1_scores_hand_computed():
     out = f1_scores([{"A"}, {"A", "B"}], [{"A"}, {"B"}], ["A", "B"])
     assert out["micro_f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 0))
     assert out["macro_f1"] == pytest.approx((2 / 3 + 1.0) / 2)
+
+
+def _grounded_tagger(z_of_film):
+    """Four tags on orthogonal axes; prompts and names share the axes; z-scores given per film."""
+    vocab = [Tag("western", "genre", "p", genre="Western"), Tag("revenge", "theme", "p"),
+             Tag("pirates", "theme", "p"), Tag("paris", "setting", "p"),
+             Tag("sequel", "audience", "p")]  # fmt: skip
+    axes = unit(np.eye(5))
+    tagger = ZeroShotTagger(vocab, axes, z=2.0, name_embeddings=axes)
+    tagger.scores = lambda emb: np.asarray(z_of_film, dtype=np.float32)  # the text's reading
+    return tagger
+
+
+def _encode(words):
+    """Keywords as vectors: "same" words sit on a tag's axis, "near" ones at cosine 0.75."""
+    table = {"revenge": [0, 1, 0, 0, 0], "western": [1, 0, 0, 0, 0], "sequel": [0, 0, 0, 0, 1],
+             "navy": [0, 0, 0.75, 0, 0.661], "france": [0, 0, 0, 0.75, 0.661],
+             "toys": [0.3, 0, 0, 0, 0.1]}  # fmt: skip
+    return unit([table[w] for w in words])
+
+
+def test_grounded_tags_come_from_the_films_own_keywords():
+    z = [[0, 0, 0, 0, 0], [0, 0, 0, 2.5, 0], [0, 0, 1.0, 0, 0], [3, 3, 3, 3, 3]]
+    keywords = [["revenge", "western", "toys"], ["france"], ["navy"], []]
+    tags = _grounded_tagger(z).grounded(np.zeros((4, 5)), keywords, _encode)
+    assert [t for t, _ in tags[0]] == ["revenge"]  # the same words; the genre tag stays off
+    assert [t for t, _ in tags[1]] == ["paris"]  # near, and the whole text agrees (z 2.5)
+    assert tags[2] == []  # near (navy ~ pirates) but the text does not agree: no guess
+    assert tags[3] == []  # no keywords, however high the zero-shot scores: none
+
+
+def test_grounded_tags_are_at_most_three_best_backed_first():
+    vocab = [Tag(f"t{i}", "theme", "p") for i in range(5)]
+    axes = unit(np.eye(5))
+    tagger = ZeroShotTagger(vocab, axes, name_embeddings=axes)
+    backing = {"a": [1, 0, 0, 0, 0], "b": [0, 1, 0, 0, 0], "c": [0, 0, 1, 0, 0],
+               "d": [0, 0, 0, 1, 0.2]}  # fmt: skip
+    encode = lambda words: unit([backing[w] for w in words])  # noqa: E731
+    tags = tagger.grounded(np.zeros((1, 5)), [["d", "c", "b", "a"]], encode)
+    assert [t for t, _ in tags[0]] == ["t0", "t1", "t2"]  # "d" backs t3 at 0.98: fourth
+    assert ZeroShotTagger(vocab, axes).grounded(np.zeros((1, 5)), [["a"]], None) == [[]]

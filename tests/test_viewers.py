@@ -34,8 +34,10 @@ def test_a_rating_the_server_ignores_is_reported(built_config, monkeypatch):
     assert row["errors"] == 1 and "still listed" in row["first_error"]
 
 
-@pytest.mark.parametrize(("counts", "ratings"), [([0], 1), ([viewers.MAX_CLIENTS + 1], 1),
-                                                 ([1], 0), ([1], viewers.MAX_RATINGS + 1)])  # fmt: skip
+BEYOND = [([0], 1), ([viewers.MAX_CLIENTS + 1], 1), ([1], 0), ([1], viewers.MAX_RATINGS + 1)]
+
+
+@pytest.mark.parametrize(("counts", "ratings"), BEYOND)
 def test_the_load_is_bounded(counts, ratings, tmp_path):
     with pytest.raises(ValueError):
         run_viewer_bench(tmp_path, counts, ratings)

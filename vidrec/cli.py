@@ -249,9 +249,7 @@ def _train_bench(sizes: list[int], args, config: Config) -> int:
 
     train = _saved("train", run_train_bench(sizes, args.repeat, _progress()), args, config)
     rows = train["rows"]
-    print(
-        json.dumps(rows, indent=2) if args.json else report.readme_section(train=train)
-    )
+    print(json.dumps(rows, indent=2) if args.json else report.readme_section(train=train))
     return 0
 
 

@@ -1,9 +1,10 @@
-"""Tag generation: zero-shot tags from the same Transformer embeddings, calibrated per tag.
+"""Tag generation from the same Transformer: zero-shot scores, and tags grounded in keywords.
 
-Each tag has a short descriptive prompt in assets/tags.json. A video's score for a tag is the
-cosine between its embedding and the prompt's, standardised over the catalog (so a tag whose
-prompt happens to sit close to everything does not fire everywhere); a tag is given when its
-standardised score clears one threshold (the genre tags measure it: vidrec/tageval.py).
+Each tag has a short descriptive prompt in assets/tags.json. A video's zero-shot score for a
+tag is the cosine between its embedding and the prompt's, standardised over the catalog (so a
+tag whose prompt happens to sit close to everything does not fire everywhere). On their own
+those scores follow loose word associations (navy → pirates), so the tags cards show are
+*grounded*: backed by the film's own team-written keywords (``ZeroShotTagger.grounded``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ GROUPS = ("theme", "mood", "setting", "audience", "genre")
 # Display threshold, in standard deviations above the catalog mean: stricter than the F1-best
 # genre threshold (1.0, README), so cards show only the tags the tagger is surest of.
 DEFAULT_Z = 2.0
+# Grounded tags (catalog cards): a film's own team-written keyword backs a tag when it says the
+# same thing as the tag's name (cosine ≥ SAME, in practice the same words), or says something
+# close (≥ NEAR) while the whole text's zero-shot reading also clears DEFAULT_Z. Chosen by
+# reading films outside the audit sample; the audit (results/tag_audit.csv) measures them.
+SAME, NEAR = 0.85, 0.7
+SHOWN = 3  # tags per card, at most
 
 
 @dataclass(frozen=True)
@@ -54,17 +61,26 @@ def load_vocabulary(path: Path = TAGS_FILE) -> list[Tag]:
 class ZeroShotTagger:
     """Scores videos against every tag prompt; per-tag mean/std come from a reference catalog."""
 
-    def __init__(self, vocabulary: Sequence[Tag], tag_embeddings: np.ndarray, z: float = DEFAULT_Z):
+    def __init__(
+        self,
+        vocabulary: Sequence[Tag],
+        tag_embeddings: np.ndarray,
+        z: float = DEFAULT_Z,
+        name_embeddings: np.ndarray | None = None,
+    ):
         self.vocabulary = list(vocabulary)
-        self.tag_embeddings = tag_embeddings  # (n_tags, dim) unit rows
+        self.tag_embeddings = tag_embeddings  # (n_tags, dim) unit rows: the prompts
+        self.name_embeddings = name_embeddings  # (n_tags, dim) unit rows: the names, if read
         self.z = z
         self.mean = np.zeros(len(vocabulary), np.float32)
         self.std = np.ones(len(vocabulary), np.float32)
 
     @classmethod
     def from_encoder(cls, encoder, vocabulary: Sequence[Tag], z: float = DEFAULT_Z):
-        """Embed each tag's prompt with the catalog's encoder."""
-        return cls(vocabulary, encoder.encode([t.prompt for t in vocabulary]), z)
+        """Embed each tag's prompt and name with the catalog's encoder."""
+        texts = [t.prompt for t in vocabulary] + [t.tag for t in vocabulary]
+        both = encoder.encode(texts)  # one batch: (2 · n_tags, dim)
+        return cls(vocabulary, both[: len(vocabulary)], z, both[len(vocabulary) :])
 
     def calibrate(self, embeddings: np.ndarray) -> ZeroShotTagger:
         """Per-tag mean and spread of cosine scores over a catalog: the tag's own baseline."""
@@ -87,6 +103,28 @@ class ZeroShotTagger:
         for row in z:
             order = [i for i in np.argsort(-row) if usable[i] and row[i] >= self.z][:top]
             out.append([(self.vocabulary[i].tag, float(row[i])) for i in order])
+        return out
+
+    def grounded(self, embeddings: np.ndarray, keywords, encode, top: int = SHOWN):
+        """Per video, up to ``top`` (tag, backing) pairs its own keywords back, best first.
+
+        A video without keywords gets none: a guess from the text alone was right about one
+        time in four on the cards (audit in the README), and no tag beats a wrong one. Genre
+        tags are left out: the card lists genres already.
+        """
+        vocab = sorted({k for words in keywords for k in words})
+        if not vocab or self.name_embeddings is None:
+            return [[] for _ in keywords]
+        at = {k: i for i, k in enumerate(vocab)}
+        match = encode(vocab) @ self.name_embeddings.T  # (n_keywords, n_tags)
+        z = self.scores(embeddings)  # (n, n_tags)
+        usable = np.array([t.genre is None for t in self.vocabulary])
+        out = []
+        for row, words in zip(z, keywords):
+            backing = match[[at[k] for k in words]].max(axis=0) if words else np.zeros(len(row))
+            agreed = (backing >= SAME) | ((backing >= NEAR) & (row >= self.z))
+            order = [i for i in np.argsort(-backing, kind="stable") if usable[i] and agreed[i]]
+            out.append([(self.vocabulary[i].tag, float(backing[i])) for i in order[:top]])
         return out
 
     def genre_predictions(self, embeddings: np.ndarray, z: float | None = None) -> list[set[str]]:

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from vidrec.evaluation.tag_audit import AUDIT_FILE, load_audit, summary
+
 TOP_K = {
     "method": "method",
     "ndcg@10": "nDCG@10",
@@ -205,6 +207,8 @@ def readme_section(
             parts.append(f"nDCG@10 by α (0 = collaborative, 1 = content): {points}.")
         if len(t["tags"]):
             parts += ["**Tags: genre F1 of the zero-shot tagger**", markdown(t["tags"])]
+        if AUDIT_FILE.exists():
+            parts.append(audit_text(summary(load_audit())))
     for doc, title, frame in (
         (bench, "**Latency** (p50/p95 over many calls)", latency_frame),
         (scale, "**Scale** (synthetic clustered catalogs)", scale_frame),
@@ -214,6 +218,17 @@ def readme_section(
         if doc:
             parts += [_source(doc), title, markdown(frame(doc))]
     return "\n\n".join(parts)
+
+
+def audit_text(s: dict) -> str:
+    """The displayed-tag audit in one paragraph."""
+    return (
+        f"**Tags on cards** (`results/tag_audit.csv`: {s['films']} films drawn at random, every "
+        f"tag a card shows judged against what the film is): {s['tags_shown']} tags shown, "
+        f"{s['precision']:.0%} correct; films without a team-written synopsis show none "
+        f"({s['tags_without_synopsis']} tags); {s['share_with_two_or_more']:.0%} of the "
+        f"{s['films_with_synopsis']} films with a synopsis show two or more."
+    )
 
 
 def _slices(doc: dict) -> list[str]:

@@ -8,11 +8,11 @@ import numpy as np
 
 from vidrec.artifacts import load_artifacts, make_encoder
 from vidrec.config import Config
+from vidrec.evaluation import slices
 from vidrec.evaluation.baselines import require, surprise_predictors
 from vidrec.evaluation.cold import evaluate_cold
 from vidrec.evaluation.stars import cross_validate, vidrec_predictor
 from vidrec.evaluation.tags import evaluate_tagger
-from vidrec.evaluation import slices
 from vidrec.evaluation.topk import evaluate, fit_split
 from vidrec.tags import load_vocabulary
 

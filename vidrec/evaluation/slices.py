@@ -15,6 +15,7 @@ split rule with another seed; the test ratings are never seen when choosing.
 from __future__ import annotations
 
 import itertools
+
 import numpy as np
 
 from vidrec.config import Config

@@ -146,7 +146,8 @@ def evaluate(
     rows += ranking_rows(fitted, methods, say)
     if baselines:
         say("Fitting implicit's BPR and ALS", 0, 1)
-        for name, (top, seconds) in implicit_top_k(fitted.train, relevant, rec.video_ids, K).items():
+        peers = implicit_top_k(fitted.train, relevant, rec.video_ids, K)
+        for name, (top, seconds) in peers.items():
             rows.append(_row(name, top, relevant, seconds, rec))
     tail = tail_relevant(fitted)
     for row in rows:

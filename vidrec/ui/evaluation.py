@@ -7,7 +7,7 @@ import streamlit as st
 from vidrec.config import Config
 from vidrec.errors import DataError
 from vidrec.evaluation import charts as evalcharts
-from vidrec.evaluation import report, results
+from vidrec.evaluation import report, results, tag_audit
 
 SPEED = {  # kind -> (title, table maker, the command that makes it)
     "bench": ("Latency of the online paths", report.latency_frame, "bench --app --build"),
@@ -91,6 +91,8 @@ def _quality(doc: dict | None, config: Config) -> None:
     if len(tables["tags"]):
         st.markdown("**Zero-shot tags: genre F1**")
         _table(tables["tags"])
+    if tag_audit.AUDIT_FILE.exists():
+        st.markdown(report.audit_text(tag_audit.summary(tag_audit.load_audit())))
 
 
 def _slices(doc: dict) -> None:

@@ -19,8 +19,6 @@ from vidrec.tags import ZeroShotTagger, load_vocabulary
 from vidrec.viewer.personas import Persona, load_personas, resolve_ratings
 from vidrec.viewer.projection import Projection, fit_projection
 
-TAGS_PER_VIDEO = 4
-
 log = logging.getLogger(__name__)
 
 
@@ -88,7 +86,8 @@ def load_demo(config: Config, progress: Progress | None = None) -> Demo:
     personas, persona_ratings = _personas(rec.catalog)
     projection = fit_projection(arts.embeddings)
     tagger = ZeroShotTagger.from_encoder(encoder, load_vocabulary()).calibrate(arts.embeddings)
-    tags = tagger.tag(arts.embeddings, top=TAGS_PER_VIDEO)
+    keywords = [k.split("|") if k else [] for k in rec.catalog["tags"].fillna("")]
+    tags = tagger.grounded(arts.embeddings, keywords, encoder.encode)
     mean = arts.embeddings.mean(axis=0)  # (dim,)
     return Demo(
         rec=rec,
