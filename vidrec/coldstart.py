@@ -28,6 +28,7 @@ from vidrec.errors import DataError, shown, video_id_of
 from vidrec.mapping import ContentToCollab, fit_content_map
 from vidrec.mf import BiasedMF
 from vidrec.recommender import HybridRecommender
+from vidrec.tags import SHOWN
 
 log = logging.getLogger(__name__)
 NEIGHBOURS = 10  # nearest catalog videos shown beside a new one
@@ -72,7 +73,8 @@ def new_video(
     titles = rec.catalog["title"].to_numpy()[rec.rows_of(ids)]
     factors, bias = content_map(rec).predict(emb)
     hood = pd.DataFrame({"video_id": ids, "title": titles, "similarity": sims})
-    tags = tuple(t for t, _ in tagger.tag(emb)[0]) if tagger is not None else ()
+    # no keywords to ground them: the zero-shot reading alone, at its strict threshold, ≤ 3
+    tags = tuple(t for t, _ in tagger.tag(emb, top=SHOWN)[0]) if tagger is not None else ()
     return AddedVideo(
         vid, title, genre_str, description, text, emb, factors[0], float(bias[0]), hood, tags
     )
