@@ -77,6 +77,7 @@ def test_few_ratings_rows_per_n_and_method(tiny_config):
         (n, m) for n in slices.FEW for m in report.FEW_METHODS
     }
     assert all(0 <= r["ndcg@10"] <= 1 and 0 <= r["recall@10"] <= 1 for r in rows)
+    assert {r["method"] for r in rows} == set(report.FEW_METHODS)
     frame = report.few_ratings({"rows": rows})
     assert list(frame.columns[:2]) == ["ratings per viewer", "viewers"]
     for _, row in frame.iterrows():  # "–" where the tiny catalog scores 0 / 0
@@ -98,3 +99,19 @@ def test_seed_table_puts_seed_42_beside_the_others():
     assert frame["seed"].tolist() == [42, 43]
     assert frame["hybrid − collaborative"].round(6).tolist() == [0.01, -0.01]
     assert report.seeds({"rows": rows[:4]}).empty  # seed 42 alone is no spread
+
+
+def test_mapped_content_ranks_unseen_films_by_mapped_factors(tiny_config):
+    arts = load_artifacts(tiny_config)
+    fitted = fit_split(arts, tiny_config)
+    rec = fitted.recs[tiny_config.item_item_weight]
+    user, seen = next((u, h) for u, h in fitted.history.items() if len(h) >= 2)
+    kept = dict(list(seen.items())[:1])
+    hidden = {user: set(seen) - set(kept)}
+    (top,) = slices.mapped_content(rec, {user: rec.profile(kept)}, hidden).values()
+    assert not set(top) & set(seen)  # neither the kept rating nor the hidden training films
+    factors, _ = slices.content_map(rec).predict(rec.embeddings)
+    scores = factors[rec.rows_of(top)] @ rec.profile(kept).collab.preference
+    assert list(scores) == sorted(scores, reverse=True)
+    row = slices.mapped_row(fitted, tiny_config)
+    assert row["method"] == slices.MAPPED and 0 <= row["ndcg@10"] <= 1 and "tail_recall@10" in row

@@ -15,7 +15,9 @@ def test_the_committed_audit_judges_what_the_cards_show_now(built_config):
     pairs = lambda t: list(zip(t["video_id"].astype(int), t["tag"].fillna("")))  # noqa: E731
     assert pairs(audit) == pairs(sample)  # a tagger change must come with a new audit
     judged = audit.loc[audit["tag"] != "", "correct"]
-    assert judged.isin(["yes", "no"]).all() and (audit.loc[audit["tag"] == "", "correct"] == "").all()
+    assert (
+        judged.isin(["yes", "no"]).all() and (audit.loc[audit["tag"] == "", "correct"] == "").all()
+    )
 
 
 def test_summary_counts_precision_and_coverage_by_hand():

@@ -22,7 +22,7 @@ TOP_K = {
     "tail_ndcg@10": "tail nDCG",
     "fit_seconds": "fit s",
 }
-FEW_METHODS = ("popularity", "collaborative", "content", "hybrid")
+FEW_METHODS = ("popularity", "collaborative", "content", "content → taste map", "hybrid")
 STARS = {"method": "method", "rmse": "RMSE", "mae": "MAE", "fit_seconds": "fit s / fold"}
 COLD = {"method": "method", "ndcg@10": "nDCG@10", "precision@10": "P@10", "recall@10": "R@10"}
 TAGS = {"method": "method", "films": "films", "micro_f1": "micro F1", "macro_f1": "macro F1"}

@@ -38,6 +38,7 @@ def run_eval(
     tuned = config.replace(**chosen)  # the hybrid rows below use what validation chose
     rows = evaluate(tuned, alphas=alphas, baselines=baselines, progress=say, fitted=fitted)
     rows.append(slices.app_defaults_row(fitted, config))
+    rows.append(slices.mapped_row(fitted, tuned))
     rows += grid + slices.few_ratings(fitted, tuned, chosen)
     rows += slices.other_seeds(arts, tuned, chosen, say)
     ratings = arts.dataset.ratings
