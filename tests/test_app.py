@@ -95,6 +95,19 @@ def test_opens_on_the_first_persona_with_its_list(app, engine):
     assert not errors(app)
 
 
+def test_the_view_says_how_many_picks_content_moved(app, engine):
+    ratings = viewer(app).ratings
+    alone = engine.recommend(ratings, k=10, alpha=0.0)["video_id"]
+    moved = len(set(ranked(app)) - set(alone))
+    said = [c.value for c in app.caption if c.value.startswith("Content understanding (α")]
+    assert said == [
+        f"Content understanding (α = 0.1) changes {moved} of these 10 picks compared with "
+        "collaborative filtering alone (α = 0)."
+    ]
+    app.slider(key="alpha").set_value(0.0).run()
+    assert not [c for c in app.caption if c.value.startswith("Content understanding (α")]
+
+
 def test_choosing_another_persona_shows_that_personas_list(app, engine):
     before = ranked(app)
     app.selectbox(key="viewer_choice").select("horror-hound").run()

@@ -51,10 +51,29 @@ def live(rec: HybridRecommender, session: ViewerSession, controls: Controls, tag
     """
     started = run_started()
     show_callback_error()  # this fragment's own callbacks keep their errors for it
-    _, recs = recommendations(rec, session, controls, tags_of)
+    profile, recs = recommendations(rec, session, controls, tags_of)
     loop_caption(rec, session, recs)
     render(rec, session, recs, controls, tags_of)
+    content_moved(rec, profile, recs, controls, tags_of)
     server_time(started)
+
+
+def content_moved(rec: HybridRecommender, profile, recs: pd.DataFrame, controls, tags_of) -> None:
+    """How many of the picks the content side put there: the same list at α = 0, compared."""
+    if recs.empty or controls.alpha == 0:
+        return
+    alone = rec.recommend(
+        profile,
+        k=controls.k,
+        alpha=0.0,
+        diversity=controls.diversity,
+        allowed=controls.allowed(rec.catalog, tags_of),
+    )
+    moved = len(set(recs["video_id"]) - set(alone["video_id"]))
+    st.container(key="content_moved").caption(
+        f"Content understanding (α = {controls.alpha:g}) changes {moved} of these "
+        f"{len(recs)} picks compared with collaborative filtering alone (α = 0)."
+    )
 
 
 def render(
