@@ -94,3 +94,21 @@ def test_grounded_tags_are_at_most_three_best_backed_first():
     tags = tagger.grounded(np.zeros((1, 5)), [["d", "c", "b", "a"]], encode)
     assert [t for t, _ in tags[0]] == ["t0", "t1", "t2"]  # "d" backs t3 at 0.98: fourth
     assert ZeroShotTagger(vocab, axes).grounded(np.zeros((1, 5)), [["a"]], None) == [[]]
+
+
+def test_an_alias_backs_its_tag_as_the_name_does():
+    vocab = [Tag("holiday season", "theme", "p", aliases=("christmas",)), Tag("x", "theme", "p")]
+    axes = unit(np.eye(3))
+    tagger = ZeroShotTagger(vocab, axes[:2], name_embeddings=axes[:2], alias_embeddings=axes[2:])
+    encode = lambda words: unit([{"christmas": [0, 0, 1], "other": [0, 1, 0]}[w] for w in words])  # noqa: E731
+    assert [t for t, _ in tagger.grounded(np.zeros((1, 3)), [["christmas"]], encode)[0]] == [
+        "holiday season"
+    ]
+    assert list(tagger.alias_owner) == [0]
+
+
+def test_aliases_must_be_words(tmp_path):
+    path = tmp_path / "tags.json"
+    path.write_text('{"tags": [{"tag": "x", "group": "theme", "prompt": "p", "aliases": [""]}]}')
+    with pytest.raises(DataError, match="alias"):
+        load_vocabulary(path)

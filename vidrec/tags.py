@@ -27,7 +27,8 @@ DEFAULT_Z = 2.0
 # Grounded tags (catalog cards): a film's own team-written keyword backs a tag when it says the
 # same thing as the tag's name (cosine ≥ SAME, in practice the same words), or says something
 # close (≥ NEAR) while the whole text's zero-shot reading also clears DEFAULT_Z. Chosen by
-# reading films outside the audit sample; the audit (results/tag_audit.csv) measures them.
+# reading twelve films drawn with another seed (one, Breakfast at Tiffany's, is also in the
+# audit sample); the audit (results/tag_audit.csv) measures them.
 SAME, NEAR = 0.85, 0.7
 SHOWN = 3  # tags per card, at most
 
@@ -40,21 +41,31 @@ class Tag:
     group: str
     prompt: str
     genre: str | None = None
+    aliases: tuple[str, ...] = ()  # other words a keyword may use for the same thing
 
 
 def load_vocabulary(path: Path = TAGS_FILE) -> list[Tag]:
     """The curated tags, validated (unique names, known groups, non-empty prompts)."""
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))["tags"]
-        tags = [Tag(t["tag"], t["group"], t["prompt"], t.get("genre")) for t in raw]
+        tags = [
+            Tag(t["tag"], t["group"], t["prompt"], t.get("genre"), tuple(t.get("aliases", ())))
+            for t in raw
+        ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"cannot read the tag vocabulary {path}: {exc}") from exc
     names = [t.tag for t in tags]
     if len(set(names)) != len(names):
         raise DataError(f"{path}: tag names must be unique")
-    bad = [t.tag for t in tags if t.group not in GROUPS or not t.prompt.strip()]
+    bad = [
+        t.tag
+        for t in tags
+        if t.group not in GROUPS
+        or not t.prompt.strip()
+        or not all(isinstance(a, str) and a.strip() for a in t.aliases)
+    ]
     if bad:
-        raise DataError(f"{path}: bad group or empty prompt for {', '.join(bad[:5])}")
+        raise DataError(f"{path}: bad group, empty prompt or alias for {', '.join(bad[:5])}")
     return tags
 
 
@@ -67,20 +78,27 @@ class ZeroShotTagger:
         tag_embeddings: np.ndarray,
         z: float = DEFAULT_Z,
         name_embeddings: np.ndarray | None = None,
+        alias_embeddings: np.ndarray | None = None,
     ):
         self.vocabulary = list(vocabulary)
         self.tag_embeddings = tag_embeddings  # (n_tags, dim) unit rows: the prompts
         self.name_embeddings = name_embeddings  # (n_tags, dim) unit rows: the names, if read
+        self.alias_embeddings = alias_embeddings  # (n_aliases, dim), in vocabulary order
+        self.alias_owner = np.array(
+            [i for i, t in enumerate(self.vocabulary) for _ in t.aliases], dtype=np.int64
+        )  # (n_aliases,) the tag each alias row stands for
         self.z = z
         self.mean = np.zeros(len(vocabulary), np.float32)
         self.std = np.ones(len(vocabulary), np.float32)
 
     @classmethod
     def from_encoder(cls, encoder, vocabulary: Sequence[Tag], z: float = DEFAULT_Z):
-        """Embed each tag's prompt and name with the catalog's encoder."""
-        texts = [t.prompt for t in vocabulary] + [t.tag for t in vocabulary]
-        both = encoder.encode(texts)  # one batch: (2 · n_tags, dim)
-        return cls(vocabulary, both[: len(vocabulary)], z, both[len(vocabulary) :])
+        """Embed each tag's prompt, name and aliases with the catalog's encoder."""
+        n = len(vocabulary)
+        aliases = [a for t in vocabulary for a in t.aliases]
+        texts = [t.prompt for t in vocabulary] + [t.tag for t in vocabulary] + aliases
+        out = encoder.encode(texts)  # one batch: (2 · n_tags + n_aliases, dim)
+        return cls(vocabulary, out[:n], z, out[n : 2 * n], out[2 * n :])
 
     def calibrate(self, embeddings: np.ndarray) -> ZeroShotTagger:
         """Per-tag mean and spread of cosine scores over a catalog: the tag's own baseline."""
@@ -116,7 +134,10 @@ class ZeroShotTagger:
         if not vocab or self.name_embeddings is None:
             return [[] for _ in keywords]
         at = {k: i for i, k in enumerate(vocab)}
-        match = encode(vocab) @ self.name_embeddings.T  # (n_keywords, n_tags)
+        words = encode(vocab)  # (n_keywords, dim)
+        match = words @ self.name_embeddings.T  # (n_keywords, n_tags)
+        if len(self.alias_owner):  # a tag is backed by its name or any of its aliases
+            np.maximum.at(match.T, self.alias_owner, (words @ self.alias_embeddings.T).T)
         z = self.scores(embeddings)  # (n, n_tags)
         usable = np.array([t.genre is None for t in self.vocabulary])
         out = []
