@@ -203,6 +203,9 @@ def test_new_viewer_and_real_user(app, engine, built_config):
 def test_every_view_renders(app, view):
     app.segmented_control(key="view").set_value(view).run()
     assert not app.exception and not errors(app)
+    if view == "How it works":  # the committed results, in a sentence
+        said = " ".join(m.value for m in app.markdown)
+        assert "What the content side adds, measured" in said and "3 ratings" in said
     if view in ("Why these?", "Interest map"):
         assert len(app.get("plotly_chart")) >= 2
 

@@ -82,7 +82,8 @@ def test_few_ratings_rows_per_n_and_method(tiny_config):
     assert list(frame.columns[:2]) == ["ratings per viewer", "viewers"]
     for _, row in frame.iterrows():  # "–" where the tiny catalog scores 0 / 0
         lead = row["hybrid"] / row["collaborative"] - 1 if row["collaborative"] else np.nan
-        assert row["hybrid vs collaborative"] == ("–" if pd.isna(lead) else f"{lead:+.1%}")
+        shown = "–" if pd.isna(lead) else "±0.0%" if abs(lead) < 0.0005 else f"{lead:+.1%}"
+        assert row["hybrid vs collaborative"] == shown
 
 
 def test_seed_table_puts_seed_42_beside_the_others():

@@ -38,10 +38,16 @@ def few_ratings_curve(doc: dict) -> go.Figure:
     """nDCG@10 by how many ratings a viewer has, one line per method: where content should help."""
     frame = few_ratings(doc)
     fig = go.Figure()
-    for method in FEW_METHODS:
-        if method in frame.columns:
-            fig.add_scatter(x=frame["ratings per viewer"], y=frame[method], name=method,
-                            mode="lines+markers")  # fmt: skip
+    drawn = [m for m in FEW_METHODS if m in frame.columns and m != "collaborative"]
+    for method in [*drawn, "collaborative"] if "collaborative" in frame.columns else drawn:
+        dash = "dash" if method == "collaborative" else None  # last and dashed: the hybrid
+        fig.add_scatter(  # runs along it, and would hide a solid line
+            x=frame["ratings per viewer"],
+            y=frame[method],
+            name=method,
+            mode="lines+markers",
+            line=dict(dash=dash),
+        )
     return styled(
         fig,
         height=380,

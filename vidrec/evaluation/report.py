@@ -104,9 +104,16 @@ def few_ratings(doc: dict, metric: str = "ndcg@10") -> pd.DataFrame:
                                            values=metric).reset_index()  # fmt: skip
     frame = frame[["n_ratings", "users", *[m for m in FEW_METHODS if m in frame.columns]]]
     lead = frame["hybrid"] / frame["collaborative"].replace(0.0, np.nan) - 1
-    frame["hybrid vs collaborative"] = lead.map(lambda x: "–" if pd.isna(x) else f"{x:+.1%}")
+    frame["hybrid vs collaborative"] = lead.map(_percent)
     frame = frame.astype({"n_ratings": "Int64", "users": "Int64"})
     return frame.rename(columns={"n_ratings": "ratings per viewer", "users": "viewers"})
+
+
+def _percent(x: float) -> str:
+    """A relative change as +1.2%; ±0.0% when it rounds to nothing; – when undefined."""
+    if pd.isna(x):
+        return "–"
+    return "±0.0%" if abs(x) < 0.0005 else f"{x:+.1%}"
 
 
 def seeds(doc: dict) -> pd.DataFrame:

@@ -106,10 +106,9 @@ def _slices(doc: dict) -> None:
         )
     if len(few):
         st.markdown("**Viewers with few ratings: nDCG@10 by ratings kept**")
-        left, right = st.columns(2)
+        left, _ = st.columns(2)
         left.plotly_chart(evalcharts.few_ratings_curve(doc), key="eval_few")
-        with right:
-            _table(few)
+        _table(few)  # full width: six methods and the lead do not fit beside the chart
     if len(spread):
         st.markdown("**Protocol A on three split seeds: nDCG@10**")
         _table(spread)

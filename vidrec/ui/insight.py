@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from vidrec.errors import DataError
+from vidrec.evaluation import report, results, tag_audit
 from vidrec.recommender import HybridRecommender, Profile
 from vidrec.ui.common import md
 from vidrec.viewer import charts, maps
@@ -164,3 +166,32 @@ def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> 
         "Demo loaded in": f"{demo.load_seconds:.1f} s",
     }
     st.table(pd.DataFrame({"": list(numbers), "value": list(numbers.values())}).set_index(""))
+    _measured()
+
+
+def _measured() -> None:
+    """What the content side adds, as the saved evaluation measured it (nothing if none ran)."""
+    try:
+        doc = results.load("eval")
+    except DataError:
+        return
+    if doc is None:
+        return
+    spread, few = report.seeds(doc), report.few_ratings(doc)
+    if spread.empty or few.empty:
+        return
+    leads = " / ".join(f"{v:+.3f}" for v in spread["hybrid − collaborative"])
+    pairs = zip(few["ratings per viewer"], few["hybrid vs collaborative"])
+    by_n = " · ".join(f"{n} rating{'' if n == 1 else 's'} {lead}" for n, lead in pairs)
+    st.markdown(
+        "**What the content side adds, measured** (held-out MovieLens ratings, blend chosen on "
+        f"a validation split): hybrid minus collaborative-only nDCG@10 on three splits {leads}; "
+        f"for viewers who have only a few ratings, {by_n}. On this data the Transformer's reading "
+        "barely moves the ranking; see the Evaluation view for every number."
+    )
+    if tag_audit.AUDIT_FILE.exists():
+        s = tag_audit.summary(tag_audit.load_audit())
+        st.caption(
+            f"Tags on cards: {s['precision']:.0%} of {s['tags_shown']} shown tags were right in "
+            f"an audit of {s['films']} random films; films without a synopsis show none."
+        )
