@@ -8,7 +8,13 @@ import pytest
 
 from vidrec.artifacts import load_artifacts
 from vidrec.evaluation import report, slices
-from vidrec.evaluation.topk import SplitModels, fit_split, tail_metrics, tail_relevant
+from vidrec.evaluation.topk import (
+    SplitModels,
+    fit_split,
+    popularity_top,
+    tail_metrics,
+    tail_relevant,
+)
 
 
 def test_cut_keeps_n_random_training_ratings_and_hides_the_rest():
@@ -35,7 +41,7 @@ def test_shown_lists_skip_hidden_training_films_and_keep_ten():
 def test_popular_lists_skip_every_seen_film():
     rec = SimpleNamespace(video_ids=np.array([1, 2, 3, 4, 5]),
                           popularity=np.array([5.0, 4.0, 3.0, 2.0, 1.0]))  # fmt: skip
-    top = slices._popular(rec, {7: {1, 3}}, {7: {5}})
+    top = popularity_top(rec, {7: {1, 3}}, {7: {5}})
     assert top == {7: [2, 4, 5]}
 
 

@@ -21,14 +21,13 @@ import numpy as np
 from vidrec.coldstart import content_map
 from vidrec.config import Config
 from vidrec.evaluation.topk import (
-    PROTOCOL,
     SplitModels,
-    beyond_accuracy,
     fit_on,
     fit_split,
+    method_row,
+    popularity_top,
     ranking_rows,
     stratified_split,
-    tail_metrics,
     tail_relevant,
 )
 from vidrec.metrics import K, ranking_metrics
@@ -96,7 +95,7 @@ def few_ratings(fitted: SplitModels, config: Config, chosen: dict) -> list[dict]
         relevant = {u: fitted.relevant[u] for u in kept}
         profiles = {u: rec.profile(kept[u]) for u in kept}
         seen = {u: hidden[u] | set(kept[u]) for u in kept}
-        tops = {"popularity": _popular(rec, seen, relevant)}
+        tops = {"popularity": popularity_top(rec, seen, relevant)}
         for name, alpha in methods.items():
             tops[name] = {u: _shown(rec, p, alpha, hidden[u]) for u, p in profiles.items()}
         tops[MAPPED] = mapped_content(rec, profiles, hidden)
@@ -111,9 +110,8 @@ def few_ratings(fitted: SplitModels, config: Config, chosen: dict) -> list[dict]
 def app_defaults_row(fitted: SplitModels, config: Config) -> dict:
     """The hybrid at the app's default blend, which was tuned on this test split: labelled so."""
     name = "hybrid, app defaults (tuned on this test split)"
-    (row,) = ranking_rows(fitted, [(name, config.alpha, config.item_item_weight)])
-    tail = tail_relevant(fitted)
-    row.update(tail_metrics(row.pop("_top"), tail))
+    methods = [(name, config.alpha, config.item_item_weight)]
+    (row,) = ranking_rows(fitted, methods, tail_relevant(fitted))
     return row
 
 
@@ -122,11 +120,8 @@ def mapped_row(fitted: SplitModels, config: Config) -> dict:
     rec = fitted.recs[config.item_item_weight]
     profiles = {u: rec.profile(fitted.history.get(u, {})) for u in fitted.relevant}
     top = mapped_content(rec, profiles)
-    row = {"method": MAPPED, "protocol": PROTOCOL, "users": len(fitted.relevant)}
-    row.update(ranking_metrics(top, fitted.relevant))
-    row.update(beyond_accuracy(top, rec))
-    row.update(tail_metrics(top, tail_relevant(fitted)), fit_seconds=fitted.fit_seconds)
-    return row
+    tail = tail_relevant(fitted)
+    return method_row(MAPPED, top, fitted.relevant, fitted.fit_seconds, rec, tail)
 
 
 def other_seeds(arts, config: Config, chosen: dict, say=None) -> list[dict]:
@@ -136,9 +131,7 @@ def other_seeds(arts, config: Config, chosen: dict, say=None) -> list[dict]:
         fitted = fit_split(arts, config, say, seed=seed, weights=(0.0, chosen["item_item_weight"]))
         methods = [("collaborative", 0.0, chosen["item_item_weight"]), ("content", 1.0, 0.0),
                    ("hybrid", chosen["alpha"], chosen["item_item_weight"])]  # fmt: skip
-        tail = tail_relevant(fitted)
-        for row in ranking_rows(fitted, methods, say):
-            row.update(tail_metrics(row.pop("_top"), tail))
+        for row in ranking_rows(fitted, methods, tail_relevant(fitted), say):
             rows.append({**row, "protocol": f"S: protocol A on split seed {seed}", "seed": seed})
     return rows
 
@@ -161,12 +154,3 @@ def _shown(rec, profile, alpha: float, hidden: set[int]) -> list[int]:
     """The top K the app would show, past the user's hidden training films."""
     ids = rec.top_ids(profile, k=K + len(hidden), alpha=alpha)
     return [int(v) for v in ids if int(v) not in hidden][:K]
-
-
-def _popular(rec, seen: dict[int, set[int]], relevant) -> dict[int, list[int]]:
-    order = rec.video_ids[np.argsort(-rec.popularity, kind="stable")]
-    out = {}
-    for user in relevant:
-        skip = seen.get(user, set())
-        out[user] = [int(v) for v in order[: K + len(skip)] if int(v) not in skip][:K]
-    return out

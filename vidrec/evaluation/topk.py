@@ -141,22 +141,22 @@ def evaluate(
     methods = [("content", 1.0, w), ("mf", 0.0, 0.0), ("item-item", 0.0, 1.0)]
     methods += [("mf + item-item", 0.0, w), ("hybrid", config.alpha, w)]
     methods += [(f"hybrid α={a:g}", float(a), w) for a in alphas]
-    rows = [_row("popularity", _popularity_top(rec, fitted.history, relevant), relevant, 0.0, rec)]
-    rows.append(_explicit_mf_row(fitted.split, config, rec, fitted.history, relevant, fitted.test))
-    rows += ranking_rows(fitted, methods, say)
+    tail = tail_relevant(fitted)
+    popular = popularity_top(rec, fitted.history, relevant)
+    rows = [method_row("popularity", popular, relevant, 0.0, rec, tail)]
+    rows.append(_explicit_mf_row(fitted, config, rec, tail))
+    rows += ranking_rows(fitted, methods, tail, say)
     if baselines:
         say("Fitting implicit's BPR and ALS", 0, 1)
         peers = implicit_top_k(fitted.train, relevant, rec.video_ids, K)
         for name, (top, seconds) in peers.items():
-            rows.append(_row(name, top, relevant, seconds, rec))
-    tail = tail_relevant(fitted)
-    for row in rows:
-        row.update(tail_metrics(row.pop("_top"), tail))
+            rows.append(method_row(name, top, relevant, seconds, rec, tail))
     return rows
 
 
-def ranking_rows(fitted: SplitModels, methods, say=None) -> list[dict]:
-    """One protocol A row per (name, α, item-item share), each user folded in once for all."""
+def ranking_rows(fitted: SplitModels, methods, tail, say=None) -> list[dict]:
+    """One protocol A row per (name, α, item-item share), each user folded in once for all;
+    ``tail`` is the split's tail_relevant."""
     relevant, history = fitted.relevant, fitted.history
     t = time.perf_counter()
     any_rec = next(iter(fitted.recs.values()))
@@ -167,7 +167,8 @@ def ranking_rows(fitted: SplitModels, methods, say=None) -> list[dict]:
         rec = fitted.recs[weight]
         top, seconds = recommend_all(rec, history, relevant, alpha, say, name, profiles)
         seconds += fold_seconds
-        row = _row(name, top, relevant, fitted.fit_seconds if name != "content" else 0.0, rec)
+        fit_seconds = fitted.fit_seconds if name != "content" else 0.0
+        row = method_row(name, top, relevant, fit_seconds, rec, tail)
         row.update(alpha=alpha, seconds_per_user=seconds / max(len(relevant), 1))
         if name in ("mf", "hybrid"):
             row.update(rating_errors(rec, history, fitted.test))
@@ -175,31 +176,34 @@ def ranking_rows(fitted: SplitModels, methods, say=None) -> list[dict]:
     return rows
 
 
-def _row(method: str, top, relevant, fit_seconds: float, rec: HybridRecommender) -> dict:
-    """A method's metrics; its lists ride along as "_top" until the tail metrics are taken."""
-    row = {"method": method, "protocol": PROTOCOL, "users": len(relevant), "_top": top}
+def method_row(method: str, top, relevant, fit_seconds: float, rec: HybridRecommender, tail):
+    """A method's protocol A row: ranking, beyond-accuracy and long-tail metrics of its lists."""
+    row = {"method": method, "protocol": PROTOCOL, "users": len(relevant)}
     row.update(ranking_metrics(top, relevant))
     row.update(beyond_accuracy(top, rec))
+    row.update(tail_metrics(top, tail))
     row["fit_seconds"] = round(fit_seconds, 2)
     return row
 
 
-def _popularity_top(rec: HybridRecommender, history, relevant) -> dict[int, list[int]]:
+def popularity_top(rec: HybridRecommender, seen, relevant) -> dict[int, list[int]]:
+    """The most popular films each user has not seen (``seen``: user -> their films)."""
     order = rec.video_ids[np.argsort(-rec.popularity, kind="stable")]
     top = {}
     for user in relevant:
-        seen = history.get(user, {})
-        top[user] = [int(v) for v in order[: K + len(seen)] if v not in seen][:K]
+        skip = seen.get(user, {})
+        top[user] = [int(v) for v in order[: K + len(skip)] if v not in skip][:K]
     return top
 
 
-def _explicit_mf_row(split: Dataset, config: Config, rec, history, relevant, test) -> dict:
+def _explicit_mf_row(fitted: SplitModels, config: Config, rec, tail) -> dict:
     """Baseline: classic stars-only biased MF (MSE), ranking by predicted stars."""
+    history, relevant = fitted.history, fitted.relevant
     stars_only = config.replace(
         mf_observed_weight=0.0, mf_unobserved_weight=0.0, mf_rating_weight=1.0
     )
     t = time.perf_counter()
-    mf = train_mf(split, stars_only)
+    mf = train_mf(fitted.split, stars_only)
     fit_seconds = time.perf_counter() - t
     top = {}
     for user in relevant:
@@ -210,7 +214,7 @@ def _explicit_mf_row(split: Dataset, config: Config, rec, history, relevant, tes
         )
         pred[rows] = -np.inf
         top[user] = rec.video_ids[np.argsort(-pred, kind="stable")[:K]].tolist()
-    row = _row("explicit MF (stars only)", top, relevant, fit_seconds, rec)
+    row = method_row("explicit MF (stars only)", top, relevant, fit_seconds, rec, tail)
     explicit = HybridRecommender(
         rec.catalog,
         rec.embeddings,
@@ -219,7 +223,7 @@ def _explicit_mf_row(split: Dataset, config: Config, rec, history, relevant, tes
         rating_counts=np.zeros(len(rec.video_ids)),
         config=config,
     )
-    row.update(rating_errors(explicit, history, test))
+    row.update(rating_errors(explicit, history, fitted.test))
     return row
 
 
