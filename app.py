@@ -53,7 +53,8 @@ def main() -> None:
     if view == "For you":  # a fragment: a rating there reruns only the list and the ratings
         foryou.live(rec, session, controls, tags_of)
         return
-    profile, recs = foryou.recommendations(rec, session, controls, tags_of)
+    allowed = controls.allowed(rec.catalog, tags_of)
+    profile, recs = foryou.recommendations(rec, session, controls, allowed)
     loop_caption(rec, session, recs)
     if view == "Browse & search":
         explore.render_browse(rec, session, controls, tags_of)

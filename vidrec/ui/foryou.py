@@ -27,16 +27,15 @@ EDITABLE = 12  # newest ratings shown with their own stars; older ones as one li
 MOVE_COLOURS = {"new": "violet", "↑": "green", "↓": "red", "=": "gray"}
 
 
-def recommendations(rec: HybridRecommender, session: ViewerSession, controls: Controls, tags_of):
-    """Fold in the viewer and rank: (profile, list); the server time is kept for the header."""
+def recommendations(rec: HybridRecommender, session: ViewerSession, controls: Controls, allowed):
+    """Fold in the viewer and rank: (profile, list); the server time is kept for the header.
+
+    ``allowed``: the filters' mask, controls.allowed(...), made once by the caller.
+    """
     t0 = time.perf_counter()
     profile = rec.profile(session.ratings)
     recs = rec.recommend(
-        profile,
-        k=controls.k,
-        alpha=controls.alpha,
-        diversity=controls.diversity,
-        allowed=controls.allowed(rec.catalog, tags_of),
+        profile, k=controls.k, alpha=controls.alpha, diversity=controls.diversity, allowed=allowed
     )
     session.last_update_ms = (time.perf_counter() - t0) * 1000
     return profile, recs
@@ -51,23 +50,20 @@ def live(rec: HybridRecommender, session: ViewerSession, controls: Controls, tag
     """
     started = run_started()
     show_callback_error()  # this fragment's own callbacks keep their errors for it
-    profile, recs = recommendations(rec, session, controls, tags_of)
+    allowed = controls.allowed(rec.catalog, tags_of)  # one mask for both lists
+    profile, recs = recommendations(rec, session, controls, allowed)
     loop_caption(rec, session, recs)
     render(rec, session, recs, controls, tags_of)
-    content_moved(rec, profile, recs, controls, tags_of)
+    content_moved(rec, profile, recs, controls, allowed)
     server_time(started)
 
 
-def content_moved(rec: HybridRecommender, profile, recs: pd.DataFrame, controls, tags_of) -> None:
+def content_moved(rec: HybridRecommender, profile, recs: pd.DataFrame, controls, allowed) -> None:
     """How many of the picks the content side put there: the same list at α = 0, compared."""
     if recs.empty or controls.alpha == 0:
         return
     alone = rec.recommend(
-        profile,
-        k=controls.k,
-        alpha=0.0,
-        diversity=controls.diversity,
-        allowed=controls.allowed(rec.catalog, tags_of),
+        profile, k=controls.k, alpha=0.0, diversity=controls.diversity, allowed=allowed
     )
     moved = len(set(recs["video_id"]) - set(alone["video_id"]))
     st.container(key="content_moved").caption(
