@@ -23,14 +23,11 @@ def alpha_sweep(doc: dict, default_alpha: float | None = None) -> go.Figure:
             annotation_text=f"app default α={default_alpha:g}",
             annotation_position="bottom left",
         )
-    return styled(
+    return _lines(
         fig,
-        height=380,
-        title="Blend sweep (protocol A)",
-        xaxis_title="α: 0 = collaborative only, 1 = content only",
-        yaxis_title="metric at 10",
-        margin=dict(l=60, r=20, t=50, b=50),
-        legend=dict(orientation="h", y=-0.25),
+        "Blend sweep (protocol A)",
+        "α: 0 = collaborative only, 1 = content only",
+        "metric at 10",
     )
 
 
@@ -38,22 +35,32 @@ def few_ratings_curve(doc: dict) -> go.Figure:
     """nDCG@10 by how many ratings a viewer has, one line per method: where content should help."""
     frame = few_ratings(doc)
     fig = go.Figure()
-    drawn = [m for m in FEW_METHODS if m in frame.columns and m != "collaborative"]
-    for method in [*drawn, "collaborative"] if "collaborative" in frame.columns else drawn:
-        dash = "dash" if method == "collaborative" else None  # last and dashed: the hybrid
-        fig.add_scatter(  # runs along it, and would hide a solid line
+    present = [m for m in FEW_METHODS if m in frame.columns]
+    # collaborative last and dashed: the hybrid runs along it and would hide a solid line
+    for method in sorted(present, key=lambda m: m == "collaborative"):
+        fig.add_scatter(
             x=frame["ratings per viewer"],
             y=frame[method],
             name=method,
             mode="lines+markers",
-            line=dict(dash=dash),
+            line=dict(dash="dash" if method == "collaborative" else None),
         )
+    return _lines(
+        fig,
+        "Viewers with few ratings (protocol A split)",
+        "training ratings each test viewer keeps",
+        "nDCG@10",
+    )
+
+
+def _lines(fig: go.Figure, title: str, xaxis_title: str, yaxis_title: str) -> go.Figure:
+    """The shared frame of the line charts: height, margins, legend under the plot."""
     return styled(
         fig,
         height=380,
-        title="Viewers with few ratings (protocol A split)",
-        xaxis_title="training ratings each test viewer keeps",
-        yaxis_title="nDCG@10",
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis_title=yaxis_title,
         margin=dict(l=60, r=20, t=50, b=50),
         legend=dict(orientation="h", y=-0.25),
     )
