@@ -310,21 +310,21 @@ def _whole_numbers(text: str) -> list[int] | None:
 def _viewer_counts(text: str) -> list[int]:
     from vidrec.benchmarks.viewers import MAX_CLIENTS
 
-    counts = _whole_numbers(text)
-    if counts is None:
-        raise VidrecError(f"--viewers {text!r}: give client counts like 1,4,8")
-    for n in counts:
-        _in_range("--viewers count", n, 1, MAX_CLIENTS)
-    return counts
+    return _bounded_list("--viewers", text, "client counts like 1,4,8", "count", 1, MAX_CLIENTS)
 
 
 def _sizes(text: str) -> list[int]:
-    sizes = _whole_numbers(text)
-    if sizes is None:
-        raise VidrecError(f"--scale {text!r}: give sizes like 100000,1000000")
-    for n in sizes:
-        _in_range("--scale size", n, 100, 10_000_000)
-    return sizes
+    return _bounded_list("--scale", text, "sizes like 100000,1000000", "size", 100, 10_000_000)
+
+
+def _bounded_list(flag: str, text: str, example: str, noun: str, low: int, high: int):
+    """A flag's comma-separated whole numbers, each within [low, high], or a clear error."""
+    values = _whole_numbers(text)
+    if values is None:
+        raise VidrecError(f"{flag} {text!r}: give {example}")
+    for n in values:
+        _in_range(f"{flag} {noun}", n, low, high)
+    return values
 
 
 def _train_sizes(text: str) -> list[int]:
