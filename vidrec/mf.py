@@ -112,6 +112,10 @@ class BiasedMF:
             val,
             progress,
         )
+        return self.chosen_epochs()
+
+    def chosen_epochs(self) -> int:
+        """The epoch count the validation history picks (the refit on all ratings runs this)."""
         return 1 + int(np.argmax([self._merit(h) for h in self.history]))
 
     def _merit(self, h: dict) -> float:

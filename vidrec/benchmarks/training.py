@@ -81,7 +81,7 @@ def _full_fit(data: SyntheticRatings) -> dict:
     mf = BiasedMF(MFParams())
     t = time.perf_counter()
     mf.fit(data.users, data.items, data.stars, data.n_users, data.n_items)
-    chosen = 1 + int(np.argmax([h["ndcg@10"] for h in mf.history]))
+    chosen = mf.chosen_epochs()
     return {
         "operation": f"MF full fit: {len(mf.history)} validated epochs, then {chosen} on all",
         "seconds": time.perf_counter() - t,
