@@ -47,10 +47,15 @@ def _stamp() -> tuple:
     return tuple(f.stat().st_mtime if f.exists() else 0 for f in files)
 
 
+def saved() -> dict[str, tuple[dict | None, str | None]]:
+    """kind -> (results document or None, the error reading it or None), re-read on change."""
+    return dict(zip(results.KINDS, _docs(_stamp())))
+
+
 def render_eval(config: Config) -> None:
     """Results tables and charts as saved by the eval and bench commands."""
     st.subheader("Evaluation: how good, how fast")
-    loaded = dict(zip(results.KINDS, _docs(_stamp())))
+    loaded = saved()
     for _, err in loaded.values():
         if err:
             st.warning(err)

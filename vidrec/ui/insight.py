@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from vidrec.errors import DataError
-from vidrec.evaluation import report, results, tag_audit
+from vidrec.evaluation import report, tag_audit
 from vidrec.recommender import HybridRecommender, Profile
+from vidrec.ui import evaluation
 from vidrec.ui.common import md
 from vidrec.viewer import charts, maps
 from vidrec.viewer.demo import Demo
@@ -171,10 +171,7 @@ def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> 
 
 def _measured() -> None:
     """What the content side adds, as the saved evaluation measured it (nothing if none ran)."""
-    try:
-        doc = results.load("eval")
-    except DataError:
-        return
+    doc, _ = evaluation.saved()["eval"]  # a damaged file: the Evaluation view says why
     if doc is None:
         return
     spread, few = report.seeds(doc), report.few_ratings(doc)
