@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from vidrec.benchmarks import viewers
 from vidrec.config import REPO
 
 CHROMIUM = "/usr/bin/chromium"
@@ -49,45 +45,9 @@ def built_config_with_chromium(request):
     return request.getfixturevalue("built_config")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def streamlit_server(home: Path, timeout: float = 300):
-    """Run the app on a free loopback port until the block ends; yields its URL."""
-    port = free_port()
-    env = {**os.environ, "VIDREC_HOME": str(home)}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-           "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]  # fmt: skip
-    with open(home / f"streamlit-{port}.log", "w") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_healthy(port, proc, timeout)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _wait_healthy(port: int, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{port}/_stcore/health"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as r:
-            if r.read().decode().strip() == "ok":
-                return
-        time.sleep(0.5)
-    raise TimeoutError("streamlit did not become healthy")
+def streamlit_server(home: Path):
+    """The app on a free loopback port for a with-block (its log kept in ``home``)."""
+    return viewers.streamlit_server(home, log_dir=home)
 
 
 def settle(page, timeout: float = 120_000) -> None:

@@ -10,6 +10,7 @@ and seconds; nothing leaves the loopback interface.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import socket
@@ -55,7 +56,8 @@ def run_viewer_bench(home: Path, counts: list[int], ratings: int = RATINGS) -> l
         raise ValueError(f"client counts must be 1..{MAX_CLIENTS}")
     if not 1 <= ratings <= MAX_RATINGS:
         raise ValueError(f"ratings per client must be 1..{MAX_RATINGS}")
-    with _server(home) as url:
+    with streamlit_server(home) as http:
+        url = http.replace("http://", "ws://") + "/_stcore/stream"
         return [asyncio.run(asyncio.wait_for(_round(url, n, ratings), TIMEOUT)) for n in counts]
 
 
@@ -137,42 +139,42 @@ def _read_element(delta, page: Page) -> None:
         page.errors.append(element.alert.body)
 
 
-class _server:
-    """`streamlit run app.py` on a free loopback port for the duration of a with-block."""
+@contextlib.contextmanager
+def streamlit_server(home: Path, log_dir: Path | None = None, timeout: float = 300):
+    """`streamlit run app.py` on a free loopback port until the block ends; yields its URL.
 
-    def __init__(self, home: Path, timeout: float = 300):
-        self.home, self.timeout = home, timeout
-
-    def __enter__(self) -> str:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        cmd = [sys.executable, "-m", "streamlit", "run", str(APP),
-               "--server.headless", "true", "--server.port", str(self.port),
-               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]  # fmt: skip
-        env = {**os.environ, "VIDREC_HOME": str(self.home)}
-        self.proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        self._wait_healthy()
-        return f"ws://127.0.0.1:{self.port}/_stcore/stream"
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stcore/health") as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.__exit__()
-        raise RuntimeError("the Streamlit server did not start")
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
+    Its output goes to ``log_dir``/streamlit-<port>.log when given (the browser tests keep it
+    for a failing run), else nowhere.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "VIDREC_HOME": str(home)}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP),
+           "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]  # fmt: skip
+    with open(log_dir / f"streamlit-{port}.log", "w") if log_dir else open(os.devnull, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+            _wait_healthy(port, proc, timeout)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as r:
+            if r.read().decode().strip() == "ok":
+                return
+        time.sleep(0.5)
+    raise TimeoutError("streamlit did not become healthy")
