@@ -96,6 +96,16 @@ def test_grounded_tags_are_at_most_three_best_backed_first():
     assert ZeroShotTagger(vocab, axes).grounded(np.zeros((1, 5)), [["a"]], None) == [[]]
 
 
+def test_a_keyword_backs_only_the_tag_it_is_closest_to():
+    """Regression: Raiders of the Lost Ark's keyword "1930s" showed as "1920s" too."""
+    vocab = [Tag("1920s", "setting", "p"), Tag("1930s", "setting", "p")]
+    names = unit([[1, 0.6], [0.6, 1]])
+    tagger = ZeroShotTagger(vocab, names, z=2.0, name_embeddings=names)
+    tagger.scores = lambda emb: np.full((1, 2), 3.0, np.float32)  # the text agrees with both
+    encode = lambda words: unit([[0.8, 1]] * len(words))  # noqa: E731
+    assert [t for t, _ in tagger.grounded(np.zeros((1, 2)), [["1930s"]], encode)[0]] == ["1930s"]
+
+
 def test_an_alias_backs_its_tag_as_the_name_does():
     vocab = [Tag("holiday season", "theme", "p", aliases=("christmas",)), Tag("x", "theme", "p")]
     axes = unit(np.eye(3))

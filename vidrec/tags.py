@@ -128,7 +128,7 @@ class ZeroShotTagger:
 
         A video without keywords gets none: a guess from the text alone was right about one
         time in four on the cards (audit in the README), and no tag beats a wrong one. Genre
-        tags are left out: the card lists genres already.
+        tags are left out: the card lists genres already. A keyword backs only its nearest tag.
         """
         vocab = sorted({k for words in keywords for k in words})
         if not vocab or self.name_embeddings is None:
@@ -138,6 +138,9 @@ class ZeroShotTagger:
         match = words @ self.name_embeddings.T  # (n_keywords, n_tags)
         if len(self.alias_owner):  # a tag is backed by its name or any of its aliases
             np.maximum.at(match.T, self.alias_owner, (words @ self.alias_embeddings.T).T)
+        # a keyword backs only the tag it is closest to: "1930s" must not back "1920s" too
+        nearest = match.argmax(axis=1)  # (n_keywords,)
+        match = np.where(np.arange(match.shape[1]) == nearest[:, None], match, 0.0)
         z = self.scores(embeddings)  # (n, n_tags)
         usable = np.array([t.genre is None for t in self.vocabulary])
         out = []
