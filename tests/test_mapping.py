@@ -1,10 +1,20 @@
 """Content → collaborative map: hand-worked weighted ridge, count weighting and spread matching."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from vidrec.data.schema import GENRES
 from vidrec.errors import DataError
-from vidrec.mapping import CONFIDENCE_HALF, ContentToCollab, _match_spread, fit_content_map
+from vidrec.mapping import (
+    CONFIDENCE_HALF,
+    CatalogSide,
+    ContentToCollab,
+    _match_spread,
+    fit_content_map,
+)
+
+RNG = np.random.default_rng(3)
 
 
 def test_predict_maps_embedding_plus_one_through_the_weights():
@@ -79,8 +89,8 @@ def independent_fit(emb, factors, bias, counts, reg):
 
 @pytest.mark.parametrize("reg", [1e-9, 1.0, None])
 def test_fit_is_the_weighted_ridge_then_one_common_spread_factor(reg):
-    """reg None: the default, 3."""
-    want, scale = independent_fit(X, FACTORS, BIAS, COUNTS, 3.0 if reg is None else reg)
+    """reg None: the default, 10."""
+    want, scale = independent_fit(X, FACTORS, BIAS, COUNTS, 10.0 if reg is None else reg)
     assert abs(scale - 1) > 0.1  # the spread matching does change something here
     kwargs = {} if reg is None else {"reg": reg}
     mapped = fit_content_map(X, FACTORS, BIAS, COUNTS, **kwargs)
@@ -105,7 +115,7 @@ def test_two_dimensional_embeddings_shrink_the_slopes_but_not_the_intercept(reg)
 def test_float32_inputs_are_fitted_in_float64():
     """Factors and biases come from the model as float32; norms and solves run in float64."""
     f32 = [a.astype(np.float32) for a in (EMB2, FACTORS2, BIAS2)]
-    want, _ = independent_fit(*f32, COUNTS2, 3.0)
+    want, _ = independent_fit(*f32, COUNTS2, 10.0)
     mapped = fit_content_map(*f32, COUNTS2)
     assert mapped.weights.dtype == np.float64
     np.testing.assert_allclose(mapped.weights, want, rtol=1e-12, atol=1e-14)
@@ -115,7 +125,7 @@ def test_float32_inputs_are_fitted_in_float64():
     np.finfo(np.longdouble).eps == np.finfo(np.float64).eps, reason="longdouble is double here"
 )
 def test_extended_precision_embeddings_are_cast_to_float64():
-    want, _ = independent_fit(EMB2, FACTORS2, BIAS2, COUNTS2, 3.0)
+    want, _ = independent_fit(EMB2, FACTORS2, BIAS2, COUNTS2, 10.0)
     mapped = fit_content_map(EMB2.astype(np.longdouble), FACTORS2, BIAS2, COUNTS2)
     np.testing.assert_allclose(mapped.weights, want, rtol=1e-9, atol=1e-12)
     # x₁·2⁶⁰ − x₂·2⁶⁰ with x₁ = 1 + 2⁻⁶⁰, x₂ = 1: 0 in float64 (x₁ rounds to 1), 1 in longdouble
@@ -163,3 +173,36 @@ def test_fewer_than_two_rated_videos_is_an_error():
         DataError, match="^the content→collaborative map needs at least two rated videos$"
     ):
         fit_content_map(X, FACTORS, BIAS, np.array([0, 0, 5, 0]))
+
+
+def test_catalog_side_features_by_hand():
+    """Genre one-hots, the year's z-score, then buckets: decades, then each of the last 5 years."""
+    catalog = pd.DataFrame({"genres": ["Comedy|Drama", "Horror"], "year": [1958, 1998]})
+    side = CatalogSide.of(catalog)
+    assert side.edges == (1960, 1970, 1980, 1990, 1994, 1995, 1996, 1997, 1998)
+    got = side.features(["Sci-Fi|Western", "Nope"], [1996, None])  # unknown year: the median
+    assert got.shape == (2, side.width) == (2, len(GENRES) + 1 + 10)
+    hot = dict(zip(GENRES, got[0, : len(GENRES)]))
+    assert hot["Sci-Fi"] == hot["Western"] == 1 and sum(hot.values()) == 2
+    assert not got[1, : len(GENRES)].any()
+    assert got[0, len(GENRES)] == pytest.approx((1996 - 1978) / 20)
+    assert got[1, len(GENRES)] == pytest.approx(0.0)  # median 1978 = mean
+    buckets = got[:, len(GENRES) + 1 :]
+    assert buckets[0].argmax() == 7 and buckets[1].argmax() == 2  # [1996, 1997), [1970, 1980)
+    assert (buckets.sum(axis=1) == 1).all()
+
+
+def test_a_map_with_the_catalog_fits_on_embeddings_plus_side_features():
+    catalog = pd.DataFrame({"genres": ["Comedy", "Drama", "Comedy|Drama", "Horror", "Drama"],
+                            "year": [1990, 1995, 1998, 1980, None]})  # fmt: skip
+    emb, factors = RNG.normal(size=(5, 3)), RNG.normal(size=(5, 2))
+    bias, counts = RNG.normal(size=5), np.array([3, 50, 10, 0, 7])
+    side = CatalogSide.of(catalog)
+    inputs = np.hstack([emb, side.features(catalog["genres"], catalog["year"])])
+    want, _ = independent_fit(inputs, factors, bias, counts, 10.0)
+    mapped = fit_content_map(emb, factors, bias, counts, catalog=catalog)
+    np.testing.assert_allclose(mapped.weights, want, rtol=1e-7, atol=1e-9)
+    got, _ = mapped.predict(emb[:2], catalog["genres"][:2], catalog["year"][:2])
+    np.testing.assert_allclose(got, inputs[:2] @ want[:-1, :-1] + want[-1, :-1], rtol=1e-5)
+    with pytest.raises(DataError, match="genres and a year for each of the 2 videos"):
+        mapped.predict(emb[:2])

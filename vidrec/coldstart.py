@@ -71,7 +71,7 @@ def new_video(
     emb = rec.encoder.encode([text])[0]  # (dim,)
     ids, sims = rec.index.search(emb, NEIGHBOURS)
     titles = rec.catalog["title"].to_numpy()[rec.rows_of(ids)]
-    factors, bias = content_map(rec).predict(emb)
+    factors, bias = content_map(rec).predict(emb, [genre_str], [year_from_title(title)])
     hood = pd.DataFrame({"video_id": ids, "title": titles, "similarity": sims})
     # no keywords to ground them: the zero-shot reading alone, at its strict threshold, ≤ 3
     tags = tuple(t for t, _ in tagger.tag(emb, top=SHOWN)[0]) if tagger is not None else ()
@@ -83,7 +83,11 @@ def new_video(
 def content_map(rec: HybridRecommender) -> ContentToCollab:
     """The content→collaborative map for this recommender's catalog (fits in milliseconds)."""
     return fit_content_map(
-        rec.embeddings, rec.mf.item_factors.numpy(), rec.mf.item_bias.numpy(), rec.rating_counts
+        rec.embeddings,
+        rec.mf.item_factors.numpy(),
+        rec.mf.item_bias.numpy(),
+        rec.rating_counts,
+        catalog=rec.catalog,
     )
 
 

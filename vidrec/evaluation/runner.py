@@ -10,7 +10,7 @@ from vidrec.artifacts import load_artifacts, make_encoder
 from vidrec.config import Config
 from vidrec.evaluation import slices
 from vidrec.evaluation.baselines import require, surprise_predictors
-from vidrec.evaluation.cold import evaluate_cold
+from vidrec.evaluation.cold import evaluate_cold, evaluate_cold_titles_only
 from vidrec.evaluation.stars import cross_validate, vidrec_predictor
 from vidrec.evaluation.tags import evaluate_tagger
 from vidrec.evaluation.topk import evaluate, fit_split
@@ -55,6 +55,8 @@ def run_eval(
         say("Protocol B: 5-fold cross-validation", i, len(predictors))
         rows.append(cross_validate(name, predict, ratings, folds))
     rows += evaluate_cold(arts, config)
+    if config.dataset == "ml-100k" and config.synopses:  # only there does text give anything away
+        rows += evaluate_cold_titles_only(arts, config)
     if (arts.dataset.catalog["description"].str.len() > 0).any():
         rows += evaluate_tagger(make_encoder(config), arts.dataset.catalog, load_vocabulary())
     return rows

@@ -71,7 +71,8 @@ def mapped_content(rec, profiles: dict, hidden: dict | None = None) -> dict[int,
     get their factors from) and is scored against the viewer's preference vector: content that
     has been taught what co-watching means, measured beside the raw-similarity content score.
     """
-    factors, _ = content_map(rec).predict(rec.embeddings)  # (n_items, d)
+    catalog = rec.catalog
+    factors, _ = content_map(rec).predict(rec.embeddings, catalog["genres"], catalog["year"])
     top = {}
     for user, profile in profiles.items():
         scores = factors @ profile.collab.preference
