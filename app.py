@@ -59,7 +59,7 @@ def main() -> None:
     if view == "Browse & search":
         explore.render_browse(rec, session, controls, tags_of)
     elif view == "Why these?":
-        insight.render_why(rec, profile, recs)
+        insight.render_why(rec, profile, recs, controls, allowed)
     elif view == "Interest map":
         insight.render_map(demo, rec, profile, recs)
     elif view == "Add a video":

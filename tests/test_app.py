@@ -287,6 +287,19 @@ def test_evaluation_view_shows_the_numbers_the_code_computes(app, tiny_results):
     assert any("bench --viewers" in m for m in missing)
 
 
+def test_why_these_shows_exact_contributions_and_what_ifs(app, engine):
+    app.segmented_control(key="view").set_value("Why these?").run()
+    heat = next(c for c in app.get("plotly_chart") if c.key == "why_heatmap")
+    assert "total" in heat.proto.spec  # coloured by total contribution by default
+    app.radio(key="why_show").set_value("collaborative").run()
+    assert not app.exception and not errors(app)
+    app.selectbox(key="what_if_video").select_index(1).run()
+    said = " ".join(m.value for m in app.markdown)
+    assert "Without your rating of" in said or "No single rating moves this pick" in said
+    table = app.dataframe[0].value
+    assert len(table) == len(viewer(app).ratings)  # one what-if per rating
+
+
 def test_token_attention_controls(app):
     app.segmented_control(key="view").set_value("Why these?").run()
     app.selectbox(key="token_head").select(3).run()

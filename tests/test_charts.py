@@ -58,58 +58,65 @@ def test_score_breakdown_of_no_recommendations_is_still_a_figure():
     assert_serialisable(fig)
 
 
-# ----- attention_heatmap -------------------------------------------------------------------------
+# ----- contribution_heatmap ----------------------------------------------------------------------
 
 RATED = ["Alien (1979)", "Dr. Strangelove or: How I Learned to Stop Worrying (1963)"]
 
 
-def attention() -> np.ndarray:
-    return np.array([[0.7, 0.3], [0.5, 0.5], [0.1, 0.9]])  # (3 recs, 2 rated)
+def contributions() -> np.ndarray:
+    """(3 recs, 2 rated, 3 parts): content, MF preference, item-item."""
+    return np.array(
+        [
+            [[0.1, 1.0, 0.5], [0.0, -0.2, 0.0]],
+            [[0.3, 0.0, 0.0], [0.2, 0.4, 0.1]],
+            [[-0.1, 0.2, 0.0], [0.0, 0.0, 2.0]],
+        ]
+    )
 
 
-def test_attention_heatmap_shows_the_matrix_with_star_labels():
-    att = attention()
-    fig = charts.attention_heatmap(
-        att, ["Aliens (1986)", "Heat (1995)", "Babe (1995)"], RATED, [5, 2.5]
+def test_contribution_heatmap_colours_totals_with_star_labels():
+    fig = charts.contribution_heatmap(
+        contributions(), ["Aliens (1986)", "Heat (1995)", "Babe (1995)"], RATED, [5, 2.5]
     )
     assert len(fig.data) == 1 and isinstance(fig.data[0], go.Heatmap)
-    np.testing.assert_array_equal(np.asarray(fig.data[0].z), att)
+    np.testing.assert_allclose(np.asarray(fig.data[0].z), contributions().sum(2))
+    assert fig.data[0].zmid == 0 and fig.data[0].zmax == 2.0 and fig.data[0].zmin == -2.0
     ticks = list(fig.layout.xaxis.ticktext)
     assert ticks[0] == "Alien (1979) ★5"
     assert ticks[1].endswith(" ★2.5") and "…" in ticks[1]
-    assert len(ticks[1].split(" ★")[0]) <= 28
     assert list(fig.layout.yaxis.ticktext) == ["Aliens (1986)", "Heat (1995)", "Babe (1995)"]
     assert fig.layout.yaxis.autorange == "reversed"
     assert_shared_look(fig)
     assert_serialisable(fig)
 
 
-def test_attention_heatmap_hover_has_full_titles_weights_and_support():
-    att = attention()
-    support = att * np.array([1.0, -0.5])
-    fig = charts.attention_heatmap(att, ["A", "B", "C"], RATED, [5, 1], support=support)
-    hover = fig.data[0].text
+def test_contribution_heatmap_switches_parts_and_hover_gives_all_three():
+    parts = contributions()
+    content = charts.contribution_heatmap(parts, ["A", "B", "C"], RATED, [5, 1], show="content")
+    np.testing.assert_allclose(np.asarray(content.data[0].z), parts[..., 0])
+    collab = charts.contribution_heatmap(parts, ["A", "B", "C"], RATED, [5, 1], "collaborative")
+    np.testing.assert_allclose(np.asarray(collab.data[0].z), parts[..., 1:].sum(2))
+    hover = collab.data[0].text
     assert np.shape(hover) == (3, 2)
-    assert RATED[1] in hover[2][1] and "0.9000" in hover[2][1] and "-0.4500" in hover[2][1]
-    plain = charts.attention_heatmap(att, ["A", "B", "C"], RATED, [5, 1])
-    assert "support" not in plain.data[0].text[0][0]
+    assert RATED[1] in hover[2][1]
+    assert "total +2.000 = content +0.000 + MF +0.000 + item-item +2.000" in hover[2][1]
+    with pytest.raises(DataError, match="show must be one of"):
+        charts.contribution_heatmap(parts, ["A", "B", "C"], RATED, [5, 1], show="attention")
 
 
-def test_attention_heatmap_without_ratings_shows_a_hint():
-    fig = charts.attention_heatmap(np.zeros((3, 0)), ["A", "B", "C"], [], [])
+def test_contribution_heatmap_without_ratings_shows_a_hint():
+    fig = charts.contribution_heatmap(np.zeros((3, 0, 3)), ["A", "B", "C"], [], [])
     assert len(fig.data) == 0
     assert [a.text for a in fig.layout.annotations] == [charts.EMPTY_RATINGS_HINT]
     assert charts.EMPTY_RATINGS_HINT == "Rate a few videos to see what drives each recommendation"
     assert_serialisable(fig)
 
 
-def test_attention_heatmap_rejects_mismatched_shapes():
+def test_contribution_heatmap_rejects_mismatched_shapes():
     with pytest.raises(DataError, match="shape"):
-        charts.attention_heatmap(attention(), ["A", "B"], RATED, [5, 1])
+        charts.contribution_heatmap(contributions(), ["A", "B"], RATED, [5, 1])
     with pytest.raises(DataError, match="star"):
-        charts.attention_heatmap(attention(), ["A", "B", "C"], RATED, [5])
-    with pytest.raises(DataError, match="support"):
-        charts.attention_heatmap(attention(), ["A", "B", "C"], RATED, [5, 1], np.zeros((2, 2)))
+        charts.contribution_heatmap(contributions(), ["A", "B", "C"], RATED, [5])
 
 
 # ----- token_attention_heatmap and token_strip ---------------------------------------------------

@@ -102,6 +102,24 @@ def _report_again(readme, out, capsys) -> str:
     return capsys.readouterr().out
 
 
+def test_recommend_json_cites_a_rating_and_explain_adds_up_to_the_score(tiny_cli, capsys):
+    base, _ = tiny_cli
+    rate = ["--rate", "Space Robots=5"]
+    assert main([*base, "recommend", *rate, "--k", "3", "--json"]) == 0
+    top = json.loads(capsys.readouterr().out)[0]
+    assert top["because_id"] >= 0 and 0 < top["because_share"] <= 1
+    assert top["attribution"][0]["title"] == "Space Robots"
+    assert top["reason"].startswith("Because you rated Space Robots 5★")
+    assert main([*base, "explain", *rate, top["title"], "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["term"] for r in rows] == ["Space Robots 5★", "popularity prior"]
+    assert sum(r["total"] for r in rows) == pytest.approx(top["score"], abs=1e-4)
+    assert main([*base, "explain", *rate, top["title"]]) == 0
+    assert f"{top['title']}: score {top['score']:+.3f}, #1 of the unrated videos" in (
+        capsys.readouterr().out
+    )
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -112,6 +130,7 @@ def _report_again(readme, out, capsys) -> str:
         (["report", "--readme", "/nonexistent/README.md"], "no README at"),
         (["recommend", "--rate", "Nope (1900)=5"], "Nope (1900)"),
         (["recommend", "--rate", "Space Robots=11"], "stars must be from 0.5 to 5"),
+        (["explain", "--rate", "Space Robots=5", "Space Robots"], "only unrated videos"),
     ],
 )
 def test_bad_arguments_print_one_line_and_exit_2(tiny_cli, capsys, args, message):

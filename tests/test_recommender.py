@@ -80,14 +80,6 @@ def test_new_viewer_gets_popular_and_varied_list(rec):
     got = rec.recommend({}, k=10)
     assert len(got) == 10
     assert set(got["genres"]) == set(GENRES)
-    assert (got["reason"] == "Popular with viewers").all()
-
-
-def test_reason_names_a_loved_video(rec):
-    got = rec.recommend(SCIFI_FAN, k=5, alpha=0.5)
-    top = got.iloc[0]
-    assert top["because_id"] in SCIFI_FAN and SCIFI_FAN[top["because_id"]] >= 4
-    assert top["reason"].startswith("Because you rated Film")
 
 
 def test_attention_rows_are_distributions_over_rated_videos(rec):
@@ -266,7 +258,6 @@ def test_new_viewer_scores_are_the_popularity_prior(hand):
     assert (got["content_score"] == 0).all() and (got["collab_score"] == 0).all()
     more_rated_first = np.array(HAND_IDS)[np.argsort(HAND_COUNTS)[::-1]]
     assert np.all(np.diff(by_id(got, "popularity_score", more_rated_first)) < 0)
-    assert (got["reason"] == "Popular with viewers").all() and (got["because_id"] == -1).all()
 
 
 @pytest.mark.parametrize(
@@ -328,120 +319,6 @@ def test_content_scores_are_attention_times_stars_minus_neutral(hand):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
-def test_reason_names_the_rated_video_with_the_largest_positive_support(hand):
-    got = hand.recommend(THREE_RATED, k=3).set_index("video_id")
-    # support = attention × (stars - 2.5). Moon Garden: (0.895, -0.162, 0.801): Star Cruiser
-    # wins although Deep Sea has the larger attention (0.534 vs 0.358). Comet Kiss:
-    # (1.335, -0.537, 0.162) -> Star Cruiser. Sea Song: (0.270, -0.537, 0.801) -> Deep Sea.
-    assert got.loc[[104, 105, 106], "because_id"].tolist() == [101, 101, 103]
-    assert got.loc[[104, 105, 106], "because_stars"].tolist() == [5.0, 5.0, 4.0]
-    assert got.loc[106, "because_title"] == "Deep Sea"
-    assert got.loc[104, "reason"] == "Because you rated Star Cruiser 5★"
-    assert got.loc[106, "reason"] == "Because you rated Deep Sea 4★"
-
-
-def test_reason_when_no_rated_video_supports_it(hand):
-    """A 2.5★ rating weighs exactly 0 and a 1★ one pushes away: nothing supports any video."""
-    got = hand.recommend({101: 2.5, 102: 1.0}, k=4)
-    assert (got["reason"] == "Viewers with your taste liked it").all()
-    assert (got["because_id"] == -1).all() and (got["because_title"] == "").all()
-    assert got["because_stars"].isna().all()
-
-
-@pytest.mark.parametrize(
-    "weight, expected",
-    [
-        # MF: p = (I + I)⁻¹ (1, 1) = (0.5, 0.5); scores 0.5·(v1 + v2) on rows 2..5 are
-        # (1, 0, 0.5, -0.5): mean 0.25, std √0.3125 -> z = (3, -1, 1, -3)/√5. Item-item:
-        # (0.2, 0.6, -0.2, -0.6) -> z = (1, 3, -1, -3)/√5.
-        # w = 0.25: 0.75·z_mf + 0.25·z_ii = (2.5, 0, 0.5, -3)/√5.
-        (0.25, np.array([2.5, 0.0, 0.5, -3.0]) / SQRT5),
-        (0.0, np.array([3.0, -1.0, 1.0, -3.0]) / SQRT5),
-        (1.0, np.array([1.0, 3.0, -1.0, -3.0]) / SQRT5),
-    ],
-)
-def test_collab_scores_mix_mf_preference_and_item_item(weight, expected):
-    rec = make_hand(item_item_weight=weight)
-    got = rec.collab_scores(rec.profile(SPACE_FAN), np.array([2, 3, 4, 5]))
-    np.testing.assert_allclose(got, expected, atol=1e-5)
-
-
-def test_blend_of_every_column_for_a_rated_viewer(hand):
-    got = hand.recommend(SPACE_FAN, k=4)
-    rows = [103, 104, 105, 106]  # rows 2..5, the unrated videos
-    # content: attention on Star Cruiser = σ((x1 - x2)/0.5), content = 2.5·a - 1.5·(1 - a):
-    # a = σ(0), σ(1.2), σ(0.4), σ(-1.2) -> content (0.5, 1.574099, 0.894751, -0.574099)
-    content = 4 / (1 + np.exp(-np.array([0.0, 1.2, 0.4, -1.2]))) - 1.5
-    z_content = (content - content.mean()) / content.std()
-    np.testing.assert_allclose(z_content, [-0.126766, 1.252937, 0.380299, -1.506470], atol=1e-6)
-    np.testing.assert_allclose(by_id(got, "content_score", rows), 0.4 * z_content, atol=1e-5)
-    # collaborative: 0.6 · (2.5, 0, 0.5, -3)/√5 (see the collab_scores test)
-    collab = 0.6 * np.array([2.5, 0.0, 0.5, -3.0]) / SQRT5
-    np.testing.assert_allclose(by_id(got, "collab_score", rows), collab, atol=1e-5)
-    # popularity: β(2) = 0.4; k = (5, 0, 10, 7): mean 5.5, std √(53/4),
-    # so 0.4 · (-0.5, -5.5, 4.5, 1.5) / std
-    popularity = 0.4 * np.array([-0.5, -5.5, 4.5, 1.5]) / np.sqrt(53 / 4)
-    np.testing.assert_allclose(by_id(got, "popularity_score", rows), popularity, atol=1e-5)
-    score = [0.565170, -0.103212, 0.780782, -1.242740]
-    np.testing.assert_allclose(0.4 * z_content + collab + popularity, score, atol=1e-5)
-    np.testing.assert_allclose(by_id(got, "score", rows), score, atol=1e-5)
-    assert got["video_id"].tolist() == [105, 103, 104, 106]
-    # stars: θ = (0.75, -0.75, bias 0) (see the predicted_rating test); 3 + b_i + v_i·θ,
-    # clipped: 3.25, 5.5 -> 5, 3.5, 0.75 -> 1
-    np.testing.assert_allclose(
-        by_id(got, "predicted_rating", rows), [3.25, 5.0, 3.5, 1.0], atol=1e-5
-    )
-
-
-def test_alpha_one_is_pure_content_ranking():
-    rec = make_hand(popularity_weight=0.0)
-    got = rec.recommend(SPACE_FAN, k=4, alpha=1.0)
-    # z(content) from the blend test: rows 2..5 -> (-0.126766, 1.252937, 0.380299, -1.50647)
-    assert got["video_id"].tolist() == [104, 105, 103, 106]
-    z_content = [1.252937, 0.380299, -0.126766, -1.506470]
-    np.testing.assert_allclose(got["content_score"], z_content, atol=1e-5)
-    np.testing.assert_allclose(got["score"], z_content, atol=1e-5)
-    assert (got["collab_score"] == 0).all() and (got["popularity_score"] == 0).all()
-
-
-def test_alpha_zero_is_pure_collaborative_ranking():
-    rec = make_hand(popularity_weight=0.0)
-    got = rec.recommend(SPACE_FAN, k=4, alpha=0.0)
-    # collab on rows 2..5 = (2.5, 0, 0.5, -3)/√5 -> rows 2, 4, 3, 5
-    assert got["video_id"].tolist() == [103, 105, 104, 106]
-    collab = np.array([2.5, 0.5, 0.0, -3.0]) / SQRT5
-    np.testing.assert_allclose(got["collab_score"], collab, atol=1e-5)
-    np.testing.assert_allclose(got["score"], collab, atol=1e-5)
-    assert (got["content_score"] == 0).all() and (got["popularity_score"] == 0).all()
-
-
-def stars_head(ratings: dict, candidates: list[int]) -> np.ndarray:
-    """μ + b_u + b_i + p_u·v_i, the fold-in solved here as ridge regression in plain numpy."""
-    factors, bias = np.array(HAND_FACTORS), np.array(HAND_BIAS)
-    rated = [HAND_IDS.index(v) for v in ratings]
-    X = np.c_[factors[rated], np.ones(len(rated))]  # (n, 2 factors + bias column)
-    ridge = np.diag([1.0, 1.0, 2.0])  # rating_reg on the factors, bias_reg on the bias
-    residual = np.array(list(ratings.values())) - 3.0 - bias[rated]
-    taste = np.linalg.solve(X.T @ X + ridge, X.T @ residual)
-    raw = 3.0 + taste[2] + bias[candidates] + factors[candidates] @ taste[:2]
-    return np.clip(raw, 1.0, 5.0)
-
-
-def test_predicted_rating_is_the_folded_in_stars_head(hand):
-    # SPACE_FAN: residuals (5 - 3 - 0.5, 1 - 3 + 0.5) = (1.5, -1.5); the system
-    # [[2, 0, 1], [0, 2, 1], [1, 1, 4]] θ = (1.5, -1.5, 0) has θ = (0.75, -0.75, 0)
-    np.testing.assert_allclose(stars_head(SPACE_FAN, [2, 3, 4, 5]), [3.25, 5.0, 3.5, 1.0])
-    np.testing.assert_allclose(hand.predict(SPACE_FAN, [103, 104, 105, 106]), [3.25, 5, 3.5, 1])
-    # a lopsided viewer: θ = (-1/22, -7/12, bias -1/44); row 5 is 0.5606 before clipping
-    viewer = {101: 4.0, 103: 2.0, 104: 4.5}
-    expected = stars_head(viewer, [1, 4, 5])
-    np.testing.assert_allclose(expected, [1.893939, 2.681818, 1.0], atol=1e-6)
-    np.testing.assert_allclose(hand.predict(viewer, [102, 105, 106]), expected, atol=1e-5)
-    got = hand.recommend(viewer, k=3)
-    np.testing.assert_allclose(by_id(got, "predicted_rating", [102, 105, 106]), expected, atol=1e-5)
-
-
-# ---- contracts of the public API: defaults, bounds, exact messages and frame shapes ----------
 RECOMMEND_COLUMNS = [
     "video_id",
     "title",
@@ -452,10 +329,6 @@ RECOMMEND_COLUMNS = [
     "collab_score",
     "popularity_score",
     "predicted_rating",
-    "because_id",
-    "because_title",
-    "because_stars",
-    "reason",
 ]
 HIT_COLUMNS = ["video_id", "title", "year", "genres", "similarity"]
 
@@ -494,7 +367,6 @@ def test_recommend_frame_columns_and_dtypes(hand):
     assert got["year"].tolist() == [2004, 2003, 2005]
     for column in ["score", "content_score", "collab_score", "popularity_score"]:
         assert got[column].dtype == np.float32, column
-    assert got["because_id"].dtype == np.int64 and got["because_stars"].dtype == np.float32
     assert got["predicted_rating"].dtype == np.float32
 
 
@@ -923,3 +795,10 @@ def test_top_ids_are_the_ids_recommend_lists_for_a_viewer_or_their_profile(hand,
         want = hand.recommend(viewer, k=4, alpha=alpha)["video_id"].tolist()
         assert hand.top_ids(viewer, k=4, alpha=alpha).tolist() == want
         assert hand.top_ids(hand.profile(viewer), k=4, alpha=alpha).tolist() == want
+
+
+def test_a_part_every_candidate_shares_adds_nothing(rec):
+    """Regression: with equal stars the content score is constant up to float32 rounding, and
+    z-scoring that noise gave it full weight (±1e6 per-rating terms in the attribution)."""
+    got = rec.recommend({10: 5.0, 30: 5.0, 50: 5.0}, k=10, alpha=0.5)
+    assert (got["content_score"] == 0).all()

@@ -1,4 +1,4 @@
-"""Command line: build, recommend, search, similar, eval, bench (``python -m vidrec --help``)."""
+"""Command line: build, recommend, explain, search, similar, eval, bench (`-h` for help)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ OUTPUT_COLUMNS = [
     "predicted_rating",
     "reason",
 ]
+JSON_COLUMNS = [*OUTPUT_COLUMNS, "because_id", "because_share", "attribution"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("text")
     _add_k_json(s)
     s.set_defaults(run=cmd_search)
+
+    x = sub.add_parser("explain", help="one video's score split per rating, and what-ifs")
+    x.add_argument("title", help="the (unrated) video to explain")
+    x.add_argument("--rate", action="append", default=[], metavar="TITLE=STARS")
+    x.add_argument("--user", type=int, help="explain for this MovieLens user id")
+    x.add_argument("--alpha", type=float, help="1 = content only, 0 = collaborative only")
+    x.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    x.set_defaults(run=cmd_explain)
 
     m = sub.add_parser("similar", help="videos whose content is nearest to a title's")
     m.add_argument("title")
@@ -158,16 +167,46 @@ def cmd_build(args, config: Config) -> int:
 
 
 def cmd_recommend(args, config: Config) -> int:
+    from vidrec.attribution import explain, recommend_with_reasons, top_terms
+
     rec = _recommender(config)
+    ratings = _ratings(rec, args)
+    out = recommend_with_reasons(rec, ratings, k=args.k, alpha=args.alpha, diversity=args.diversity)
+    if args.json:  # the three ratings that lift each pick most, in score units
+        att = explain(rec, ratings, out["video_id"], alpha=args.alpha, k=args.k)
+        out["attribution"] = [top_terms(att, i, rec) for i in range(len(out))]
+    _emit(out[JSON_COLUMNS if args.json else OUTPUT_COLUMNS], args.json)
+    return 0
+
+
+def cmd_explain(args, config: Config) -> int:
+    from vidrec.attribution import counterfactual, explain, split_table
+
+    rec = _recommender(config)
+    ratings = _ratings(rec, args)
+    video = rec.find_title(args.title)
+    att = explain(rec, ratings, [video], alpha=args.alpha)
+    what_if = counterfactual(rec, ratings, video, alpha=args.alpha)
+    table = split_table(att, what_if, rec)
+    if args.json:
+        _emit(table, True)
+        return 0
+    title = rec.catalog["title"].to_numpy()[rec.rows_of([video])[0]]
+    rank = f"#{what_if.rank}" if what_if.rank else f"below #{what_if.depth}"
+    print(f"{title}: score {att.score[0]:+.3f}, {rank} of the unrated videos")
+    _emit(table, False)
+    return 0
+
+
+def _ratings(rec, args) -> dict[int, float]:
+    """--user's MovieLens ratings, then each --rate "Title=STARS" on top."""
     ratings = _user_ratings(rec, args.user) if args.user is not None else {}
     for item in args.rate:
         title, sep, stars = item.rpartition("=")
         if not sep or not title.strip():
             raise VidrecError(f'--rate {item!r}: write it as "Title (Year)=STARS"')
         ratings[rec.find_title(title)] = _stars(stars, item)
-    out = rec.recommend(ratings, k=args.k, alpha=args.alpha, diversity=args.diversity)
-    _emit(out[OUTPUT_COLUMNS], args.json)
-    return 0
+    return ratings
 
 
 def _user_ratings(rec, user: int) -> dict[int, float]:

@@ -133,7 +133,7 @@ class HybridRecommender:
         diversity: float = 0.0,
         allowed: np.ndarray | None = None,
     ) -> pd.DataFrame:
-        """Top-k unrated videos for a viewer, with the score split and the reason for each.
+        """Top-k unrated videos for a viewer, with the score split (vidrec.attribution adds why).
 
         score = α·content + (1-α)·collaborative + β·popularity, each z-scored over the
         candidates so they are comparable; β fades to 0 by the viewer's fifth rating.
@@ -256,7 +256,7 @@ class HybridRecommender:
 
     def _frame(self, prof: Profile, rows, total, parts) -> pd.DataFrame:
         cat = self.catalog.iloc[rows]
-        out = pd.DataFrame(
+        return pd.DataFrame(
             {
                 "video_id": cat["video_id"].to_numpy(),
                 "title": cat["title"].to_numpy(),
@@ -269,10 +269,8 @@ class HybridRecommender:
                 "predicted_rating": self.mf.predict(prof.collab, rows),
             }
         )
-        because = self._because(prof, rows)
-        return pd.concat([out, because], axis=1)
 
-    # ---- explanations ----------------------------------------------------------------------
+    # ---- content score ------------------------------------------------------------------------
     def content_scores(self, prof: Profile, rows: np.ndarray) -> np.ndarray:
         """Content score of catalog rows: target attention times signed rating weights."""
         if prof.n == 0:
@@ -294,30 +292,6 @@ class HybridRecommender:
         logits -= logits.max(axis=1, keepdims=True)
         att = np.exp(logits)
         return (att / att.sum(axis=1, keepdims=True)).astype(np.float32)
-
-    def _because(self, prof: Profile, rows: np.ndarray) -> pd.DataFrame:
-        """The rated video that supports each row most, and a one-line reason."""
-        n = len(rows)
-        ids = np.full(n, -1, np.int64)
-        titles, stars, reasons = (
-            [""] * n,
-            np.full(n, np.nan, np.float32),
-            ["Popular with viewers"] * n,
-        )
-        if prof.n:
-            support = self._attention_rows(prof, rows) * prof.weights  # (n, n_rated)
-            best = support.argmax(axis=1)
-            for i, j in enumerate(best):
-                if support[i, j] <= 0:
-                    reasons[i] = "Viewers with your taste liked it"
-                    continue
-                ids[i] = self.video_ids[prof.rows[j]]
-                titles[i] = self.catalog["title"].iat[prof.rows[j]]
-                stars[i] = prof.stars[j]
-                reasons[i] = f"Because you rated {titles[i]} {prof.stars[j]:g}★"
-        return pd.DataFrame(
-            {"because_id": ids, "because_title": titles, "because_stars": stars, "reason": reasons}
-        )
 
     # ---- look-ups ---------------------------------------------------------------------------
     def rows_of(self, video_ids) -> np.ndarray:
@@ -416,8 +390,18 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     """Centre and scale over the candidates so scores of different kinds can be added."""
     if x.size == 0:
         return x
+    std = _spread(x)
+    return (x - x.mean()) / std if std else np.zeros_like(x)
+
+
+def _spread(x: np.ndarray) -> float:
+    """x's std, or 0 when it is float32 rounding noise (a part every candidate shares).
+
+    Regression: a viewer whose ratings all weigh alike gets the same content score for every
+    candidate, up to rounding; dividing that noise by its own std made it count.
+    """
     std = float(x.std())
-    return (x - x.mean()) / std if std > 1e-9 else np.zeros_like(x)
+    return std if std > 1e-6 * max(1.0, float(np.abs(x).max())) else 0.0
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:

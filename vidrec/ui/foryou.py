@@ -7,6 +7,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from vidrec.attribution import recommend_with_reasons
 from vidrec.recommender import HybridRecommender
 from vidrec.ui.common import (
     loop_caption,
@@ -34,9 +35,10 @@ def recommendations(rec: HybridRecommender, session: ViewerSession, controls: Co
     """
     t0 = time.perf_counter()
     profile = rec.profile(session.ratings)
-    recs = rec.recommend(
-        profile, k=controls.k, alpha=controls.alpha, diversity=controls.diversity, allowed=allowed
-    )
+    recs = recommend_with_reasons(
+        rec, profile, k=controls.k, alpha=controls.alpha, diversity=controls.diversity,
+        allowed=allowed,
+    )  # fmt: skip
     session.last_update_ms = (time.perf_counter() - t0) * 1000
     return profile, recs
 

@@ -1,4 +1,4 @@
-"""Why these? (attention heatmaps), the interest map, and how it works."""
+"""Why these? (contributions, what-ifs, token attention), the interest map, how it works."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from vidrec.attribution import counterfactual, explain, what_if_table, what_if_text
 from vidrec.evaluation import report, tag_audit
 from vidrec.recommender import HybridRecommender, Profile
 from vidrec.ui import evaluation
@@ -17,29 +18,53 @@ from vidrec.viewer.session import ViewerSession
 MAX_RATED_COLUMNS = 20  # a long history is cut to the ratings the list attends to most
 
 
-def render_why(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame) -> None:
-    """Which past ratings drove each recommendation, and what the Transformer read."""
+def render_why(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame, controls, allowed):
+    """What each past rating adds to each pick's score, what-ifs, and what the Transformer read."""
     st.subheader("Why these? Your ratings × your recommendations")
     st.caption(
-        "Each recommended video attends over the videos you rated, by how alike the "
-        "Transformer finds their texts (softmax of similarity / τ). Hover for exact weights; "
-        "support = weight × (stars − 2.5), so hated videos push away."
+        "Each cell is the exact part of a pick's score that one of your ratings adds (red lifts, "
+        "blue lowers; relative to the average unrated video). The cells of a row plus the "
+        "popularity prior add up to the pick's score. Hover for the content, MF and item-item "
+        "parts."
     )
+    show = st.radio(
+        "Colour by", charts.CONTRIBUTION_VIEWS, horizontal=True, key="why_show",
+        format_func=lambda v: {"total": "total contribution", "content": "content part",
+                               "collaborative": "collaborative part"}[v],
+    )  # fmt: skip
     if profile.n and not recs.empty:
-        att = rec.attention(profile, recs["video_id"].to_numpy())  # (k, n_rated)
-        cols = np.argsort(-att.sum(axis=0), kind="stable")[:MAX_RATED_COLUMNS]
+        att = explain(rec, profile, recs["video_id"], alpha=controls.alpha, allowed=allowed,
+                      k=controls.k)  # fmt: skip
+        cols = np.argsort(-np.abs(att.total_by_rating()).sum(0), kind="stable")
+        cols = cols[:MAX_RATED_COLUMNS]
         titles = rec.catalog["title"].to_numpy()
-        fig = charts.attention_heatmap(
-            att[:, cols],
+        fig = charts.contribution_heatmap(
+            att.per_rating[:, cols],
             recs["title"].tolist(),
             [titles[r] for r in profile.rows[cols]],
             profile.stars[cols].tolist(),
-            support=att[:, cols] * profile.weights[cols],
+            show=show,
         )
     else:
-        fig = charts.attention_heatmap(np.zeros((0, 0)), [], [], [])
+        fig = charts.contribution_heatmap(np.zeros((0, 0, 3)), [], [], [])
     st.plotly_chart(fig, key="why_heatmap", theme="streamlit")
+    _what_if(rec, profile, recs, controls, allowed)
     _token_attention(rec, profile, recs)
+
+
+def _what_if(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame, controls, allowed):
+    """Counterfactuals for one pick: each rating taken away, the viewer re-folded, re-ranked."""
+    st.subheader("What if you had not rated…")
+    if not profile.n or recs.empty:
+        st.caption("Rate a video to see which of your ratings each pick depends on.")
+        return
+    titles = dict(zip(recs["video_id"], recs["title"]))
+    video = st.selectbox("Pick", list(titles), format_func=lambda v: titles[v], key="what_if_video")
+    cf = counterfactual(rec, profile, video, alpha=controls.alpha, allowed=allowed)
+    st.markdown(what_if_text(cf, rec, controls.k))
+    st.dataframe(
+        what_if_table(cf, rec), hide_index=True, key="what_if_table", use_container_width=True
+    )
 
 
 def _token_attention(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame) -> None:

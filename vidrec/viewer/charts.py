@@ -1,4 +1,4 @@
-"""Plotly figures that explain a list: score split, attention over ratings, token attention.
+"""Plotly figures that explain a list: score split, contributions of ratings, token attention.
 
 Pure functions of data, each returning a go.Figure; colours and the shared look come from
 ``style``, so every chart in the app agrees; the maps of the catalog are in ``maps``.
@@ -89,24 +89,46 @@ def _top_legend() -> dict[str, object]:
 # ----- 2. recommendation × rated-video attention -------------------------------------------------
 
 
-def attention_heatmap(
-    att: np.ndarray,
+CONTRIBUTION_VIEWS = ("total", "content", "collaborative")  # what the heatmap colours
+
+
+def contribution_heatmap(
+    per_rating: np.ndarray,
     rec_titles: list[str],
     rated_titles: list[str],
     rated_stars: list[float],
-    support: np.ndarray | None = None,
+    show: str = "total",
 ) -> go.Figure:
-    """How much each rated video drives each recommendation, so results explain themselves."""
+    """Each rating's exact part of each pick's score (vidrec.attribution): what ranked the list.
+
+    ``per_rating`` is (n recs, m rated, 3) in score units: content, MF preference, item-item.
+    ``show`` colours their total, the content part or the collaborative part (MF + item-item);
+    the hover always gives all three.
+    """
     if not rated_titles:
         return message_figure(EMPTY_RATINGS_HINT)
-    att = checked_matrix(att, (len(rec_titles), len(rated_titles)), "att")  # (n, m)
+    if show not in CONTRIBUTION_VIEWS:
+        raise DataError(f"show must be one of {', '.join(CONTRIBUTION_VIEWS)}, got {show!r}")
+    per_rating = np.asarray(per_rating, dtype=np.float64)
+    if per_rating.shape != (len(rec_titles), len(rated_titles), 3):
+        raise DataError(
+            f"per_rating has shape {per_rating.shape}; expected "
+            f"({len(rec_titles)}, {len(rated_titles)}, 3)"
+        )
     if len(rated_stars) != len(rated_titles):
         raise DataError(f"{len(rated_titles)} rated titles but {len(rated_stars)} star values")
-    if support is not None:
-        support = checked_matrix(support, att.shape, "support")  # (n, m)
-    cols, rows = np.arange(att.shape[1]), np.arange(att.shape[0])
-    hover = _attention_hover(att, rec_titles, rated_titles, rated_stars, support)
-    fig = go.Figure(_weight_heatmap(att, cols, rows, hover))
+    z = {"total": per_rating.sum(2), "content": per_rating[..., 0]}.get(show)
+    z = per_rating[..., 1:].sum(2) if z is None else z  # (n, m)
+    span = float(np.abs(z).max()) or 1.0
+    cols, rows = np.arange(z.shape[1]), np.arange(z.shape[0])
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=cols, y=rows, colorscale="RdBu", zmid=0.0, zmin=-span, zmax=span,
+            colorbar={"title": {"text": show}, "thickness": 12},
+            text=_contribution_hover(per_rating, rec_titles, rated_titles, rated_stars),
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )  # fmt: skip
     fig.update_xaxes(tickvals=cols, ticktext=rated_labels(rated_titles, rated_stars), tickangle=-40)
     fig.update_yaxes(
         tickvals=rows, ticktext=[label(shorten(t)) for t in rec_titles], autorange="reversed"
@@ -115,7 +137,7 @@ def attention_heatmap(
 
 
 def _weight_heatmap(z: np.ndarray, x, y, hover) -> go.Heatmap:
-    """The attention-weight heatmap both explanation charts draw: 0-based colour, text hover."""
+    """The token-attention heatmap: weights coloured from 0, with text hover."""
     return go.Heatmap(
         z=z,
         x=x,
@@ -134,24 +156,17 @@ def rated_labels(titles: list[str], stars: list[float]) -> list[str]:
     return [label(f"{shorten(title)} {stars_label(star)}") for title, star in pairs]
 
 
-def _attention_hover(
-    att: np.ndarray,
-    rec_titles: list[str],
-    rated_titles: list[str],
-    rated_stars: list[float],
-    support: np.ndarray | None,
-) -> list[list[str]]:
+def _contribution_hover(per_rating, rec_titles, rated_titles, rated_stars) -> list[list[str]]:
     text = []
     for i, rec in enumerate(rec_titles):
         row = []
         for j, (rated, stars) in enumerate(zip(rated_titles, rated_stars, strict=True)):
-            line = (
-                f"<b>{label(rec)}</b><br>attends to {label(rated)} ({stars_label(stars)})"
-                f"<br>weight: {att[i, j]:.4f}"
+            c, m, ii = per_rating[i, j]
+            row.append(
+                f"<b>{label(rec)}</b><br>from your {stars_label(stars)} for {label(rated)}"
+                f"<br>total {c + m + ii:+.3f} = content {c:+.3f} + MF {m:+.3f}"
+                f" + item-item {ii:+.3f}"
             )
-            if support is not None:
-                line += f"<br>support: {support[i, j]:+.4f}"
-            row.append(line)
         text.append(row)
     return text  # (n, m) strings
 
