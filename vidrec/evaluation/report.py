@@ -131,6 +131,24 @@ def seeds(doc: dict) -> pd.DataFrame:
     return frame.astype({"seed": "Int64"})
 
 
+FIDELITY_TITLE = (
+    "**Explanation fidelity** (deletion test: the app's engine, 10 personas + 60 MovieLens users "
+    "with their 12 latest ratings, top 3 picks each; one rating taken away, re-folded, re-ranked "
+    "200 deep; a pick past 200 counts as 201)"
+)
+FIDELITY = {"method": "rating taken away", "picks": "picks", "left_top10": "left the top 10",
+            "mean_rank_after": "mean rank after"}  # fmt: skip
+
+
+def fidelity(doc: dict) -> pd.DataFrame:
+    """The deletion test of the cards' reasons: one row per way of choosing the rating."""
+    rows = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("X")]
+    frame = _frame(rows, FIDELITY)
+    if len(frame):
+        frame["left the top 10"] = frame["left the top 10"].map(lambda x: f"{x:.1%}")
+    return frame
+
+
 def chosen(doc: dict) -> dict | None:
     """The validation grid's best point: alpha, item_item_weight, ndcg@10 (None if not run)."""
     grid = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("V")]
@@ -254,6 +272,8 @@ def _slices(doc: dict) -> list[str]:
                   markdown(few_ratings(doc, "recall@10"))]  # fmt: skip
     if len(spread):
         parts += ["**Protocol A on three split seeds: nDCG@10**", markdown(spread)]
+    if len(fidelity(doc)):
+        parts += [FIDELITY_TITLE, markdown(fidelity(doc))]
     return parts
 
 

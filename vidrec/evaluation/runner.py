@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vidrec.artifacts import load_artifacts, make_encoder
+from vidrec.artifacts import load_artifacts, make_encoder, recommender_from
 from vidrec.config import Config
 from vidrec.evaluation import slices
 from vidrec.evaluation.baselines import require, surprise_predictors
 from vidrec.evaluation.cold import evaluate_cold, evaluate_cold_titles_only
+from vidrec.evaluation.fidelity import fidelity_rows
 from vidrec.evaluation.stars import cross_validate, vidrec_predictor
 from vidrec.evaluation.tags import evaluate_tagger
 from vidrec.evaluation.topk import evaluate, fit_split
@@ -25,7 +26,8 @@ def run_eval(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[dict]:
     """Every protocol on the same data in one run: A (top-K) with the blend chosen on validation
-    and its slices (few-ratings viewers, long tail, two more seeds), B (stars CV), C (cold), tags.
+    and its slices (few-ratings viewers, long tail, two more seeds), B (stars CV), C (cold), tags,
+    and the fidelity of the cards' reasons.
     """
     if baselines:
         require()
@@ -57,6 +59,9 @@ def run_eval(
     rows += evaluate_cold(arts, config)
     if config.dataset == "ml-100k" and config.synopses:  # only there does text give anything away
         rows += evaluate_cold_titles_only(arts, config)
+    if config.dataset == "ml-100k":  # the personas are MovieLens films
+        say("Explanation fidelity: the app's engine, ratings taken away", 0, 1)
+        rows += fidelity_rows(recommender_from(arts, None, config), arts.dataset.ratings)
     if (arts.dataset.catalog["description"].str.len() > 0).any():
         rows += evaluate_tagger(make_encoder(config), arts.dataset.catalog, load_vocabulary())
     return rows

@@ -117,6 +117,9 @@ def _slices(doc: dict) -> None:
     if len(spread):
         st.markdown("**Protocol A on three split seeds: nDCG@10**")
         _table(spread)
+    if len(faithful := report.fidelity(doc)):
+        st.markdown(report.FIDELITY_TITLE)
+        _table(faithful)
 
 
 def _table(frame) -> None:
