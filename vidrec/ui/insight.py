@@ -22,8 +22,8 @@ def render_why(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame, con
     """What each past rating adds to each pick's score, what-ifs, and what the Transformer read."""
     st.subheader("Why these? Your ratings × your recommendations")
     st.caption(
-        "Each cell is the exact part of a pick's score that one of your ratings adds (red lifts, "
-        "blue lowers; relative to the average unrated video). The cells of a row plus the "
+        "Each cell is the exact part of a pick's score that one of your ratings adds (blue lifts, "
+        "red lowers; relative to the average unrated video). The cells of a row plus the "
         "popularity prior add up to the pick's score. Hover for the content, MF and item-item "
         "parts."
     )
