@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vidrec.attribution import counterfactual, recommend_with_reasons
 from vidrec.config import Config
 from vidrec.recommender import HybridRecommender
 
@@ -34,7 +35,8 @@ def time_calls(fn: Callable[[int], object], repeat: int) -> dict:
 
 
 def run_bench(rec: HybridRecommender, repeat: int = 200) -> list[dict]:
-    """Fold-in alone, fold-in + top-10 after a new rating, text search, similar items."""
+    """Fold-in alone, fold-in + top-10 after a new rating (alone, with its reasons, with the
+    what-if of its first pick), text search, similar items."""
     rng = np.random.default_rng(0)
     base = _seed_ratings(rec)
     new_ids = rng.choice(rec.video_ids, size=repeat + 1)
@@ -51,6 +53,11 @@ def run_bench(rec: HybridRecommender, repeat: int = 200) -> list[dict]:
     rows = [
         ("fold-in (both MF heads)", lambda i: rec.profile(with_new(i))),
         ("fold-in + recommend top-10", lambda i: rec.recommend(with_new(i), k=10)),
+        (
+            "… + each pick's reason (exact split)",
+            lambda i: recommend_with_reasons(rec, with_new(i)),
+        ),
+        ("what-if: top pick, each rating taken away", lambda i: _what_if(rec, with_new(i))),
         ("search by text (encode + FAISS)", lambda i: rec.search(queries[i % len(queries)], 10)),
         ("similar items (FAISS)", lambda i: rec.similar(int(new_ids[i]), 10)),
     ]
@@ -60,6 +67,11 @@ def run_bench(rec: HybridRecommender, repeat: int = 200) -> list[dict]:
             continue
         out.append({"operation": name, "n_videos": len(rec.video_ids), **time_calls(fn, repeat)})
     return out
+
+
+def _what_if(rec: HybridRecommender, ratings: dict[int, float]):
+    """Why these?'s what-if for the first pick: one re-fold and re-rank per rating."""
+    return counterfactual(rec, ratings, int(rec.top_ids(ratings, k=1)[0]))
 
 
 def _seed_ratings(rec: HybridRecommender) -> dict[int, float]:
