@@ -29,7 +29,11 @@ VIEWS = [
 st.set_page_config(page_title="vidrec · live video recommendation", page_icon="🎬", layout="wide")
 
 
-COMPACT = "<style>.block-container {padding-top: 2.2rem; padding-bottom: 1rem}</style>"
+COMPACT = (
+    "<style>.block-container {padding-top: 1.6rem; padding-bottom: 1rem}"
+    " [data-testid='stHeader'] {background: transparent}"
+    " [class*='st-key-card_'] {gap: 0.35rem}</style>"
+)
 
 
 def main() -> None:
@@ -42,7 +46,7 @@ def main() -> None:
     rec = session_recommender(demo, session)
     tags_of = sidebar.tag_lookup(demo, session)
     st.html(COMPACT)  # fixed CSS, no user text: more of the list fits on a laptop screen
-    st.markdown("## 🎬 vidrec")
+    st.markdown("### 🎬 vidrec")
     show_callback_error()
     view = (
         st.segmented_control(

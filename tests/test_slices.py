@@ -117,7 +117,8 @@ def test_mapped_content_ranks_unseen_films_by_mapped_factors(tiny_config):
     hidden = {user: set(seen) - set(kept)}
     (top,) = slices.mapped_content(rec, {user: rec.profile(kept)}, hidden).values()
     assert not set(top) & set(seen)  # neither the kept rating nor the hidden training films
-    factors, _ = slices.content_map(rec).predict(rec.embeddings)
+    catalog = rec.catalog
+    factors, _ = slices.content_map(rec).predict(rec.embeddings, catalog["genres"], catalog["year"])
     scores = factors[rec.rows_of(top)] @ rec.profile(kept).collab.preference
     assert list(scores) == sorted(scores, reverse=True)
     row = slices.mapped_row(fitted, tiny_config)

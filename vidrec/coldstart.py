@@ -71,7 +71,9 @@ def new_video(
     emb = rec.encoder.encode([text])[0]  # (dim,)
     ids, sims = rec.index.search(emb, NEIGHBOURS)
     titles = rec.catalog["title"].to_numpy()[rec.rows_of(ids)]
-    factors, bias = content_map(rec).predict(emb, [genre_str], [year_from_title(title)])
+    # its year goes in as unknown: a video added today is not of the catalog's era, and in
+    # MovieLens the newest films are the least watched, which would sink every new video
+    factors, bias = content_map(rec).predict(emb, [genre_str], [None])
     hood = pd.DataFrame({"video_id": ids, "title": titles, "similarity": sims})
     # no keywords to ground them: the zero-shot reading alone, at its strict threshold, ≤ 3
     tags = tuple(t for t, _ in tagger.tag(emb, top=SHOWN)[0]) if tagger is not None else ()

@@ -81,20 +81,23 @@ def render(
     controls: Controls,
     tags_of,
 ) -> None:
-    """Cards on the left, the viewer's own ratings on the right."""
+    """The cards across the page, the viewer's own ratings below them.
+
+    Full width so that a 1366×768 projector shows four whole cards before any scrolling.
+    """
     signature = (tuple(sorted(session.ratings.items())), controls, len(session.added))
     moves = session.moves(signature, recs["video_id"].tolist())
-    left, right = st.columns([3, 1.25], gap="large")
-    with left:
-        st.subheader(f"Recommended for {md(session.label)}")
-        if recs.empty:
-            st.info("No videos match these filters. Widen the genres or years in the sidebar.")
-        _cards(recs, moves, session, tags_of)
-        # a toggle, not an expander: a collapsed expander still builds its chart every rerun
-        if not recs.empty and st.toggle("Score breakdown of the whole list", key="show_breakdown"):
-            st.plotly_chart(charts.score_breakdown(recs), key="breakdown", theme="streamlit")
-    with right:
+    st.markdown(f"**Recommended for {md(session.label)}**")
+    if recs.empty:
+        st.info("No videos match these filters. Widen the genres or years in the sidebar.")
+    _cards(recs, moves, session, tags_of)
+    # a toggle, not an expander: a collapsed expander still builds its chart every rerun
+    if not recs.empty and st.toggle("Score breakdown of the whole list", key="show_breakdown"):
+        st.plotly_chart(charts.score_breakdown(recs), key="breakdown", theme="streamlit")
+    mine, transfer = st.columns([2, 1], gap="large")
+    with mine:
         _your_ratings(rec, session)
+    with transfer:
         render_transfer(rec, session)
 
 
@@ -113,7 +116,7 @@ def _card(rank: int, row, move: str, session: ViewerSession, tags: list[str]) ->
     st.markdown(f"**{rank}. {md(row.title)}**{badge}")
     genres = md(row.genres.replace("|", " · ")) if row.genres else "no genre listed"
     tag_line = f"  \n🏷️ {md(' · '.join(tags))}" if tags else ""
-    st.caption(f"{genres}{tag_line}  \npredicted {stars(row.predicted_rating)}")
+    st.caption(f"{genres} · predicted {stars(row.predicted_rating)}{tag_line}")
     st.html(split_bar(row.content_score, row.collab_score, row.popularity_score))
     st.caption(
         f"content {row.content_score:+.2f} · collaborative {row.collab_score:+.2f} · "

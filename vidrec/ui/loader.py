@@ -39,16 +39,21 @@ def get_demo(config: Config) -> Demo:
 
 
 def _load_with_progress(config: Config) -> Demo:
-    with st.status(
-        "Preparing the demo: data, Transformer, index, interest model…", expanded=True
-    ) as box:
+    """Progress while it loads; then the box goes (a toast says how long it took), so the
+    first screen a presenter shows has the list at the top."""
+    slot = st.empty()
+    with (
+        slot.container(),
+        st.status("Preparing the demo: data, Transformer, index, interest model…", expanded=True),
+    ):
         bar = st.progress(0.0, text="Starting")
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.progress(min(done / max(total, 1), 1.0), text=stage)
 
         demo = load_demo(config, progress)
-        box.update(label=f"Ready in {demo.load_seconds:.1f} s", state="complete", expanded=False)
+    slot.empty()
+    st.toast(f"Demo ready in {demo.load_seconds:.1f} s")
     return demo
 
 
