@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from vidrec.config import Config
-from vidrec.ui import evaluation, explore, foryou, insight, sidebar
+from vidrec.ui import compare, evaluation, explore, foryou, insight, sidebar
 from vidrec.ui.common import (
     RUN_STARTED,
     errors_shown,
@@ -20,6 +20,7 @@ VIEWS = [
     "For you",
     "Browse & search",
     "Why these?",
+    "Compare",
     "Interest map",
     "Add a video",
     "Evaluation",
@@ -56,6 +57,9 @@ def main() -> None:
     )
     if view == "For you":  # a fragment: a rating there reruns only the list and the ratings
         foryou.live(rec, session, controls, tags_of)
+        return
+    if view == "Compare":  # a fragment too: a rating in any column reruns every column
+        compare.live(demo, rec, session, controls, tags_of)
         return
     allowed = controls.allowed(rec.catalog, tags_of)
     profile, recs = foryou.recommendations(rec, session, controls, allowed)

@@ -76,6 +76,16 @@ def viewer(at):
     return at.session_state["viewer"]
 
 
+def compare_columns(at):
+    """The Compare view's lists, column by column, read off its star widgets' keys."""
+    columns: dict[int, list[int]] = {}
+    for f in at.get("feedback"):
+        found = re.fullmatch(r"cmp(\d)_(\d+)", f.key)
+        if found:
+            columns.setdefault(int(found.group(1)), []).append(int(found.group(2)))
+    return [columns[c] for c in sorted(columns)]
+
+
 def saved_ratings(config, at):
     """What the store kept for this session's viewer (what a reload would bring back)."""
     return ViewerStore(config.home / STORE_FILE).load(viewer(at).viewer_id).ratings
@@ -208,6 +218,25 @@ def test_every_view_renders(app, view):
         assert "What the content side adds, measured" in said and "3 ratings" in said
     if view in ("Why these?", "Interest map"):
         assert len(app.get("plotly_chart")) >= 2
+
+
+def test_compare_rating_in_one_column_reranks_all_three(app, engine, built_config):
+    app.segmented_control(key="view").set_value("Compare").run()
+    assert not app.exception and not errors(app)
+    before = dict(viewer(app).ratings)
+    methods = [expected(engine, before, alpha=a) for a in (0.0, 1.0, None)]
+    assert compare_columns(app) == methods  # collaborative, content, the sidebar's blend
+    pairs = app.dataframe[0].value
+    assert pairs["lists"].tolist() == ["collaborative · content", "collaborative · blend",
+                                       "content · blend"]  # fmt: skip
+    shared = len(set(methods[0]) & set(methods[2]))
+    assert pairs["shared"].tolist()[1] == shared
+    target = compare_columns(app)[1][0]  # content's first pick, rated from its column
+    app.feedback(key=f"cmp1_{target}").set_value(4).run()
+    mine = {**before, target: 5.0}
+    assert viewer(app).ratings == mine and saved_ratings(built_config, app) == mine
+    assert compare_columns(app) == [expected(engine, mine, alpha=a) for a in (0.0, 1.0, None)]
+    assert not app.exception and not errors(app)
 
 
 def test_evaluation_view_renders_the_committed_results(app):

@@ -21,7 +21,7 @@ from vidrec.ui.common import (
 )
 from vidrec.ui.saving import render_transfer
 from vidrec.ui.sidebar import Controls
-from vidrec.viewer import charts
+from vidrec.viewer import charts, export
 from vidrec.viewer.session import NEW, ViewerSession
 
 EDITABLE = 12  # newest ratings shown with their own stars; older ones as one line of text
@@ -94,11 +94,29 @@ def render(
     # a toggle, not an expander: a collapsed expander still builds its chart every rerun
     if not recs.empty and st.toggle("Score breakdown of the whole list", key="show_breakdown"):
         st.plotly_chart(charts.score_breakdown(recs), key="breakdown", theme="streamlit")
+    if not recs.empty:
+        _downloads(session, recs, controls, tags_of)
     mine, transfer = st.columns([2, 1], gap="large")
     with mine:
         _your_ratings(rec, session)
     with transfer:
         render_transfer(rec, session)
+
+
+def _downloads(session: ViewerSession, recs: pd.DataFrame, controls: Controls, tags_of) -> None:
+    """The list for a slide: CSV for a table, a standalone web page for a screenshot."""
+    table = export.list_table(recs, [tags_of(v) for v in recs["video_id"]])
+    settings = f"α = {controls.alpha:g} · diversity {controls.diversity:g} · {len(recs)} picks"
+    heading = f"Recommended for {session.label}"
+    csv_col, html_col, _ = st.columns([1, 1, 2])
+    csv_col.download_button(
+        "⬇ List as CSV", export.list_csv(table), file_name="vidrec-list.csv", mime="text/csv",
+        key="list_csv", on_click="ignore",
+    )  # fmt: skip
+    html_col.download_button(
+        "⬇ List as a web page", export.list_html(table, heading, settings),
+        file_name="vidrec-list.html", mime="text/html", key="list_html", on_click="ignore",
+    )  # fmt: skip
 
 
 def _cards(recs: pd.DataFrame, moves: list[str], session: ViewerSession, tags_of) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from vidrec.coldstart import new_video
 from vidrec.data.schema import genre_list
+from vidrec.ui import guide, presenter
 from vidrec.ui.common import md, safely
 from vidrec.ui.loader import SESSION_REC, get_store
 from vidrec.viewer.demo import Demo
@@ -50,6 +51,7 @@ class Controls:
 def viewer(demo: Demo) -> ViewerSession:
     """The viewer picker. The viewer id in the URL brings a saved viewer back on reload; switching
     viewer starts a new saved viewer with a fresh id."""
+    presenter.apply()
     store = get_store(str(demo.rec.config.home))
     if "viewer" not in st.session_state:
         _restore(demo, store)
@@ -89,6 +91,8 @@ def viewer(demo: Demo) -> ViewerSession:
         help="Back to the viewer's starting ratings; added videos are removed",
         on_click=safely(session.reset),
     )
+    presenter.toggle()
+    guide.render(session)
     return session
 
 
