@@ -50,3 +50,12 @@ def test_the_list_downloads_as_csv_and_as_a_web_page(app):
     """What the files hold is tested in test_export; here: both buttons are on For you."""
     labels = [b.proto.label for b in app.get("download_button")]
     assert labels[:2] == ["⬇ List as CSV", "⬇ List as a web page"]  # then the ratings export
+
+
+def test_charts_save_as_the_format_the_sidebar_picks(app):
+    app.segmented_control(key="view").set_value("Evaluation").run()
+    configs = [c.proto.config for c in app.get("plotly_chart")]
+    assert configs and all('"format": "png"' in c for c in configs)
+    app.sidebar.radio(key="chart_format").set_value("SVG").run()
+    configs = [c.proto.config for c in app.get("plotly_chart")]
+    assert all('"format": "svg"' in c and '"filename": "vidrec-eval_' in c for c in configs)

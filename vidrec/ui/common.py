@@ -103,3 +103,14 @@ def split_bar(content: float, collab: float, popular: float) -> str:
         '<div style="display:flex;height:8px;border-radius:4px;overflow:hidden;'
         f'background:rgba(128,128,128,.2);margin:2px 0 4px 0">{cells}</div>'
     )
+
+
+CHART_FORMAT = "chart_format"  # the sidebar's choice: what a chart's camera button saves
+
+
+def chart(fig, key: str, where=None) -> None:
+    """A plotly chart whose toolbar camera saves it for a slide, as PNG or SVG (sidebar choice)."""
+    fmt = st.session_state.get(CHART_FORMAT, "PNG").lower()
+    options = {"format": fmt, "filename": f"vidrec-{key}", "scale": 2}
+    config = {"toImageButtonOptions": options, "displaylogo": False}
+    (where or st).plotly_chart(fig, key=key, theme="streamlit", config=config)

@@ -8,6 +8,7 @@ from vidrec.config import Config
 from vidrec.errors import DataError
 from vidrec.evaluation import charts as evalcharts
 from vidrec.evaluation import report, results, tag_audit
+from vidrec.ui.common import chart
 
 SPEED = {  # kind -> (title, table maker, the command that makes it)
     "bench": ("Latency of the online paths", report.latency_frame, "bench --app --build"),
@@ -86,8 +87,8 @@ def _quality(doc: dict | None, config: Config) -> None:
     _table(tables["A"])
     left, right = st.columns(2)
     if len(report.sweep(doc)):
-        left.plotly_chart(evalcharts.alpha_sweep(doc, config.alpha), key="eval_sweep")
-    right.plotly_chart(evalcharts.quality_vs_speed(doc), key="eval_speed")
+        chart(evalcharts.alpha_sweep(doc, config.alpha), "eval_sweep", left)
+    chart(evalcharts.quality_vs_speed(doc), "eval_speed", right)
     _slices(doc)
     st.markdown("**Protocol B: predicted stars (5-fold CV)**")
     _table(tables["B"])
@@ -112,7 +113,7 @@ def _slices(doc: dict) -> None:
     if len(few):
         st.markdown("**Viewers with few ratings: nDCG@10 by ratings kept**")
         left, _ = st.columns(2)
-        left.plotly_chart(evalcharts.few_ratings_curve(doc), key="eval_few")
+        chart(evalcharts.few_ratings_curve(doc), "eval_few", left)
         _table(few)  # full width: six methods and the lead do not fit beside the chart
     if len(spread):
         st.markdown("**Protocol A on three split seeds: nDCG@10**")

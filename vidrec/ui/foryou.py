@@ -10,6 +10,7 @@ import streamlit as st
 from vidrec.attribution import recommend_with_reasons
 from vidrec.recommender import HybridRecommender
 from vidrec.ui.common import (
+    chart,
     loop_caption,
     md,
     run_started,
@@ -93,7 +94,7 @@ def render(
     _cards(recs, moves, session, tags_of)
     # a toggle, not an expander: a collapsed expander still builds its chart every rerun
     if not recs.empty and st.toggle("Score breakdown of the whole list", key="show_breakdown"):
-        st.plotly_chart(charts.score_breakdown(recs), key="breakdown", theme="streamlit")
+        chart(charts.score_breakdown(recs), "breakdown")
     if not recs.empty:
         _downloads(session, recs, controls, tags_of)
     mine, transfer = st.columns([2, 1], gap="large")

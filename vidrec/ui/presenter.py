@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from vidrec.ui.common import CHART_FORMAT
+
 PARAM = "present"
 ROOM_CSS = (  # fixed CSS, no user text
     "<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display: none}"
@@ -28,10 +30,14 @@ def apply() -> None:
 
 
 def toggle() -> None:
-    """The sidebar switch that turns presenter mode on."""
+    """The sidebar switch that turns presenter mode on, and what charts save for slides."""
     st.sidebar.button(
         "🖥 Presenter mode", key="presenter_on", use_container_width=True, on_click=_enter,
         help="Hide this sidebar and enlarge text for a room (the URL gets ?present=1)",
+    )  # fmt: skip
+    st.sidebar.radio(
+        "Charts save as", ["PNG", "SVG"], key=CHART_FORMAT, horizontal=True,
+        help="What the camera button on a chart's toolbar downloads, for a slide",
     )  # fmt: skip
 
 
