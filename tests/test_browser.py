@@ -99,16 +99,19 @@ def test_main_flow(browser_page, engine, home):
     no_errors(page)
 
 
-@pytest.mark.parametrize("width, height", [(1366, 768), (1920, 1080)])
+@pytest.mark.parametrize(
+    "width, height, present", [(1366, 768, False), (1920, 1080, False), (1366, 768, True)]
+)
 def test_a_projector_screen_shows_four_whole_cards_and_no_deploy_button(
-    browser_page, width, height
+    browser_page, width, height, present
 ):
     page = browser_page.context.browser.new_page(viewport={"width": width, "height": height})
-    page.goto(browser_page.url)
+    page.goto(browser_page.url.split("?")[0] + ("?present=1" if present else ""))
     settle(page)
+    assert page.locator("[data-testid='stSidebar']").is_visible() != present
     boxes = [c.bounding_box() for c in page.locator("[class*='st-key-card_']").all()]
     whole = [b for b in boxes if b and b["y"] >= 0 and b["y"] + b["height"] <= height]
-    shot(page, f"projector_{width}x{height}", full_page=False)
+    shot(page, f"projector_{width}x{height}{'_present' if present else ''}", full_page=False)
     assert len(whole) >= 4, f"{len(whole)} whole cards in the first {width}×{height} screen"
     assert page.get_by_text("Deploy", exact=True).count() == 0
     page.close()

@@ -61,6 +61,68 @@ def test_interest_map_rejects_bad_input():
         maps.interest_map(coords, titles, genres, {len(titles): 4.0}, None, [])
 
 
+# ----- taste_trail -------------------------------------------------------------------------------
+
+
+def trail_args(n: int = 40) -> tuple:
+    """A catalog, four ratings in rating order, and the trail over the last three of them."""
+    coords, titles, genres = catalog_points(n)
+    titles[7] = "Alien <1979>"  # plotly reads a small HTML subset: the title must be escaped
+    rated = {3: 4.0, 7: 5.0, 5: 1.0, 9: 3.5}
+    trail_xy = np.array([[0.1, 0.2], [0.3, 0.1], [-0.2, 0.4]])  # (3, 2)
+    return coords, titles, genres, rated, trail_xy, [2, 3, 4], [7, 5, 9]
+
+
+def test_taste_trail_numbers_each_step_and_says_which_rating_moved_it():
+    coords, titles, genres, rated, trail_xy, steps, rows = trail_args()
+    fig = maps.taste_trail(coords, titles, genres, rated, trail_xy, steps, rows)
+    names = [t.name for t in fig.data]
+    assert names == ["Action", "Comedy", "Horror", "Other", "Rated", "Trail", "Your taste"]
+    by_name = {t.name: t for t in fig.data}
+    assert sum(len(t.x) for t in fig.data[:4]) == len(titles)  # every video on the map
+    np.testing.assert_allclose(by_name["Rated"].x, coords[[3, 7, 5, 9], 0])
+    trail = by_name["Your taste"]
+    np.testing.assert_allclose(np.c_[trail.x, trail.y], trail_xy)
+    np.testing.assert_allclose(np.c_[by_name["Trail"].x, by_name["Trail"].y], trail_xy)
+    assert list(trail.text) == ["2", "3", "4"]
+    assert list(trail.customdata) == [
+        "after rating Alien &lt;1979&gt; ★5",
+        "after rating Video 5 ★1",
+        "after rating Video 9 ★3.5",
+    ]
+    assert trail.hovertemplate.startswith("<b>step %{text}</b>: %{customdata}")
+    assert list(trail.marker.symbol) == ["circle", "circle", "diamond"]  # the viewer now
+    assert by_name["Trail"].hoverinfo == "skip"  # the steps carry the hover, not the line
+    (arrow,) = fig.layout.annotations  # the vector: from the items' centre to the last step
+    assert (arrow.ax, arrow.ay, arrow.x, arrow.y) == (0.0, 0.0, -0.2, 0.4)
+    assert fig.layout.showlegend is False  # the content map beside it carries the legend
+    assert_shared_look(fig)
+    assert_serialisable(fig)
+
+
+def test_taste_trail_without_ratings_shows_a_hint():
+    coords, titles, genres = catalog_points()
+    fig = maps.taste_trail(coords, titles, genres, {}, np.zeros((0, 2)), [], [])
+    assert len(fig.data) == 0
+    assert "Rate a video" in fig.layout.annotations[0].text
+    assert fig.layout.height == maps.MAP_HEIGHT  # no jump in the page when the first rating lands
+    assert_serialisable(fig)
+
+
+def test_taste_trail_rejects_bad_input():
+    coords, titles, genres, rated, trail_xy, steps, rows = trail_args()
+    with pytest.raises(DataError, match="trail_xy"):
+        maps.taste_trail(coords, titles, genres, rated, trail_xy[:2], steps, rows)
+    with pytest.raises(DataError, match="trail rows"):
+        maps.taste_trail(coords, titles, genres, rated, trail_xy, steps, rows[:2])
+    with pytest.raises(DataError, match="not among the rated"):
+        maps.taste_trail(coords, titles, genres, rated, trail_xy, steps, [7, 5, 11])
+    with pytest.raises(DataError, match="rows"):
+        maps.taste_trail(coords, titles, genres, rated, trail_xy, steps, [7, 5, len(titles)])
+    with pytest.raises(DataError, match="NaN"):
+        maps.taste_trail(coords, titles, genres, rated, trail_xy * np.nan, steps, rows)
+
+
 # ----- genre_interest ----------------------------------------------------------------------------
 
 
@@ -99,6 +161,7 @@ def test_maps_follow_whatever_template_the_app_chooses(monkeypatch):
     figures = [
         maps.genre_interest(genre_rows()),
         maps.interest_map(coords, titles, genres, {0: 5.0}, (0.0, 0.0), [1]),
+        maps.taste_trail(coords, titles, genres, {0: 5.0}, np.zeros((1, 2)), [1], [0]),
     ]
     for fig in figures:
         assert fig.layout.template == pio.templates["plotly_dark"]

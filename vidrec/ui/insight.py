@@ -10,7 +10,7 @@ from vidrec.attribution import counterfactual, explain, what_if_table, what_if_t
 from vidrec.evaluation import report, tag_audit
 from vidrec.recommender import HybridRecommender, Profile
 from vidrec.ui import evaluation
-from vidrec.ui.common import md
+from vidrec.ui.common import chart, md
 from vidrec.viewer import charts, maps
 from vidrec.viewer.demo import Demo
 from vidrec.viewer.session import ViewerSession
@@ -47,7 +47,7 @@ def render_why(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame, con
         )
     else:
         fig = charts.contribution_heatmap(np.zeros((0, 0, 3)), [], [], [])
-    st.plotly_chart(fig, key="why_heatmap", theme="streamlit")
+    chart(fig, "why_heatmap")
     _what_if(rec, profile, recs, controls, allowed)
     _token_attention(rec, profile, recs)
 
@@ -89,17 +89,9 @@ def _token_attention(rec: HybridRecommender, profile: Profile, recs: pd.DataFram
     else:
         matrix, what = att.weights[layer - 1, int(head) - 1], f"layer {layer}, head {head}"
     st.caption(f"Text read: {md(text)}")
-    st.plotly_chart(
-        charts.token_attention_heatmap(att.tokens, matrix, what),
-        key="token_heatmap",
-        theme="streamlit",
-    )
+    chart(charts.token_attention_heatmap(att.tokens, matrix, what), "token_heatmap")
     st.caption("Share of each token in the pooled video embedding:")
-    st.plotly_chart(
-        charts.token_strip(att.tokens, att.pooled_token_weights()),
-        key="token_strip",
-        theme="streamlit",
-    )
+    chart(charts.token_strip(att.tokens, att.pooled_token_weights()), "token_strip")
 
 
 def _attentions(rec: HybridRecommender, text: str):
@@ -113,39 +105,46 @@ def _attentions(rec: HybridRecommender, text: str):
 
 
 def render_map(demo: Demo, rec: HybridRecommender, profile: Profile, recs: pd.DataFrame) -> None:
-    """The catalog's content space in 2-D with the viewer's ratings, taste and picks."""
+    """The catalog in content and collaborative space, with the viewer's taste in each."""
     st.subheader("Interest map")
-    st.caption(
-        "Every video's Transformer embedding, projected to 2-D by PCA and coloured by main "
-        "genre. Stars: what you rated. Rings: what is recommended. ◆ You: your content "
-        "interest vector, which moves as you rate."
-    )
-    coords = demo.coords
-    if len(rec.catalog) > len(coords):  # the session's added videos, placed by the same map
-        coords = np.vstack([coords, demo.projection.transform(rec.embeddings[len(coords) :])])
-    viewer_xy = (
-        tuple(demo.projection.transform(profile.content)) if np.any(profile.content) else None
-    )
-    fig = maps.interest_map(
-        coords,
-        rec.catalog["title"].tolist(),
-        rec.catalog["genres"].tolist(),
-        {int(r): float(s) for r, s in zip(profile.rows, profile.stars)},
-        viewer_xy,
-        rec.rows_of(recs["video_id"]).tolist(),
-    )
-    left, right = st.columns([2.2, 1], gap="medium")
-    left.plotly_chart(fig, key="interest_map", theme="streamlit")
-    with right:
-        st.markdown("**Interest by genre**")
-        if profile.n:
-            st.plotly_chart(
-                maps.genre_interest(demo.genre_interest(profile, rec)),
-                key="genre_interest",
-                theme="streamlit",
-            )
-        else:
-            st.caption("Rate a few videos to see your genre profile.")
+    titles, genres = rec.catalog["title"].tolist(), rec.catalog["genres"].tolist()
+    rated = {int(r): float(s) for r, s in zip(profile.rows, profile.stars)}
+    content, collab = st.columns([1.3, 1], gap="medium")  # the first carries the genre legend
+    with content:
+        st.caption(
+            "**What the videos are about.** Each dot is a video, placed by what its text says "
+            "(Transformer embedding, PCA to 2-D) and coloured by main genre. Stars: your "
+            "ratings. Rings: your picks. ◆ You: your content interest."
+        )
+        viewer_xy = (
+            tuple(demo.projection.transform(profile.content)) if np.any(profile.content) else None
+        )
+        picks = rec.rows_of(recs["video_id"]).tolist()
+        fig = maps.interest_map(demo.content_map(rec), titles, genres, rated, viewer_xy, picks)
+        chart(fig, "interest_map")
+    with collab:
+        st.caption(
+            "**Your taste trail: who watches them.** The same videos and colours, placed by who "
+            "watches them (collaborative model, PCA to 2-D). Arrow: your collaborative vector. "
+            "Numbered dots: where it pointed after each of your last ratings (hover one)."
+        )
+        trail = demo.taste_trail(rec, profile)
+        fig = maps.taste_trail(
+            demo.collab_map(rec), titles, genres, rated, trail.xy, trail.steps, trail.rows
+        )
+        chart(fig, "taste_trail")
+    _genre_interest(demo, rec, profile)
+
+
+def _genre_interest(demo: Demo, rec: HybridRecommender, profile: Profile) -> None:
+    """Under the content map, as it reads the same content interest (full width is too sparse)."""
+    column, _ = st.columns([1.3, 1], gap="medium")
+    column.markdown("**Interest by genre**")
+    if not profile.n:
+        column.caption("Rate a few videos to see your genre profile.")
+        return
+    column.caption("How far your content interest leans towards each genre (right) or away (left).")
+    chart(maps.genre_interest(demo.genre_interest(profile, rec)), "genre_interest", column)
 
 
 def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> None:

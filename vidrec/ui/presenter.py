@@ -13,7 +13,9 @@ from vidrec.ui.common import CHART_FORMAT
 PARAM = "present"
 ROOM_CSS = (  # fixed CSS, no user text
     "<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display: none}"
-    " html {font-size: 18px} .block-container {padding-top: 3rem !important}</style>"
+    " html {font-size: 18px}"
+    " .st-key-presenter_off {position: fixed; top: .55rem; right: 4rem; z-index: 999990;"
+    " width: auto}</style>"
 )
 
 

@@ -21,6 +21,18 @@ from vidrec.viewer.projection import Projection, fit_projection
 
 log = logging.getLogger(__name__)
 
+TRAIL_STEPS = 10  # ratings the taste trail follows: enough for a path, few enough to number
+REACH_QUANTILE = 99  # a viewer is drawn as far out as this percentile of item distances
+
+
+@dataclass(frozen=True)
+class TasteTrail:
+    """The viewer's preference vector after each of their last ratings, placed on the MF map."""
+
+    xy: np.ndarray  # (k, 2) map positions, oldest first; the last is the viewer now
+    steps: list[int]  # ratings folded in at each position: 1 = after the first rating
+    rows: list[int]  # catalog row of the rating each step added
+
 
 @dataclass(frozen=True)
 class Demo:
@@ -31,6 +43,9 @@ class Demo:
     persona_ratings: dict[str, dict[int, float]]  # persona id -> video_id -> stars
     projection: Projection
     coords: np.ndarray  # (n_items, 2) catalog positions on the interest map
+    collab_projection: Projection  # PCA of the MF item factors: the taste trail's map
+    collab_coords: np.ndarray  # (n_items, 2) catalog positions on that map
+    collab_radius: float  # how far from the items' mean a viewer's direction is drawn (d-dim)
     users: pd.DataFrame | None  # user_id, age, gender, occupation (MovieLens only)
     ratings: pd.DataFrame  # the training ratings, for loading a real user
     genre_centroids: dict[str, np.ndarray]  # genre -> (dim,) unit direction from the catalog mean
@@ -51,6 +66,35 @@ class Demo:
     def user_ratings(self, user_id: int) -> dict[int, float]:
         """A real MovieLens user's ratings, to fold in like any other viewer."""
         return user_ratings(self.ratings, user_id)
+
+    def content_map(self, rec: HybridRecommender) -> np.ndarray:
+        """Content-map positions of rec's catalog, the session's added videos placed by the PCA."""
+        return _extended(self.coords, self.projection, rec.embeddings)
+
+    def collab_map(self, rec: HybridRecommender) -> np.ndarray:
+        """Collaborative-map positions of rec's catalog, added videos by their mapped factors."""
+        return _extended(self.collab_coords, self.collab_projection, rec.mf.float_factors())
+
+    def taste_trail(
+        self, rec: HybridRecommender, profile: Profile, steps: int = TRAIL_STEPS
+    ) -> TasteTrail:
+        """The preference vector re-folded after each of the last ratings: what moved it where."""
+        counts = list(range(max(profile.n - steps, 0) + 1, profile.n + 1))
+        prefs = [rec.mf.fold_in(profile.rows[:i], profile.stars[:i]).preference for i in counts]
+        prefs = np.array(prefs, np.float64).reshape(len(counts), rec.mf.params.factors)  # (k, d)
+        return TasteTrail(self.place(prefs), counts, [int(profile.rows[i - 1]) for i in counts])
+
+    def place(self, preferences: np.ndarray) -> np.ndarray:
+        """Preference vectors (k, d) as map positions (k, 2), to draw a viewer among the items."""
+        # Only the direction of a preference u ranks: score = (v - centre)·u + centre·u, where the
+        # last term is one constant for every item and |u| (which the ridge fold-in shrinks
+        # while ratings are few) scales all scores alike. So the viewer is drawn along û from
+        # the items' centre, at the one distance of the catalog's outer items: the items u ranks
+        # highest reach furthest along û, so it lands beside them, not in the middle of the pack.
+        norms = np.linalg.norm(preferences, axis=1, keepdims=True)  # (k, 1)
+        unit = preferences / np.where(norms > 0, norms, 1.0)  # (k, d)
+        centre = self.collab_projection.mean  # (d,)
+        return self.collab_projection.transform(centre + self.collab_radius * unit)
 
     def genre_interest(self, profile: Profile, rec: HybridRecommender) -> pd.DataFrame:
         """Per genre: how many rated, their mean stars, and the profile's affinity (cosine).
@@ -85,6 +129,8 @@ def load_demo(config: Config, progress: Progress | None = None) -> Demo:
     rec = recommender_from(arts, encoder, config)
     personas, persona_ratings = _personas(rec.catalog)
     projection = fit_projection(arts.embeddings)
+    factors = rec.mf.float_factors()  # (n_items, d)
+    collab = fit_projection(factors)
     tagger = ZeroShotTagger.from_encoder(encoder, load_vocabulary()).calibrate(arts.embeddings)
     keywords = [k.split("|") if k else [] for k in rec.catalog["tags"].fillna("")]
     tags = tagger.grounded(arts.embeddings, keywords, encoder.encode)
@@ -95,6 +141,9 @@ def load_demo(config: Config, progress: Progress | None = None) -> Demo:
         persona_ratings=persona_ratings,
         projection=projection,
         coords=projection.transform(arts.embeddings),
+        collab_projection=collab,
+        collab_coords=collab.transform(factors),
+        collab_radius=_reach(factors, collab.mean),
         users=arts.dataset.users,
         ratings=arts.dataset.ratings,
         genre_centroids=_genre_centroids(rec.catalog, arts.embeddings, mean),
@@ -103,6 +152,18 @@ def load_demo(config: Config, progress: Progress | None = None) -> Demo:
         video_tags={int(v): [t for t, _ in ts] for v, ts in zip(rec.video_ids, tags)},
         load_seconds=time.perf_counter() - t0,
     )
+
+
+def _reach(factors: np.ndarray, centre: np.ndarray) -> float:
+    """How far out the catalog's outer items lie from their centre (a percentile: no outlier)."""
+    return float(np.percentile(np.linalg.norm(factors - centre, axis=1), REACH_QUANTILE))
+
+
+def _extended(coords: np.ndarray, projection: Projection, vectors: np.ndarray) -> np.ndarray:
+    """coords (n, 2) for the first n vectors, plus the rest projected (a session's additions)."""
+    if len(vectors) <= len(coords):
+        return coords
+    return np.vstack([coords, projection.transform(vectors[len(coords) :])])
 
 
 def _personas(catalog: pd.DataFrame):

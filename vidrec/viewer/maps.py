@@ -1,7 +1,8 @@
 """Maps of the catalog for the demo: where the viewer's ratings, picks and taste lie, by genre.
 
-The positions come from ``projection`` (PCA of the content embeddings); these functions only
-draw them, as pure functions of data returning a go.Figure.
+The positions come from ``projection`` (PCA of the content embeddings, or of the MF item factors
+for the taste trail); these functions only draw them, as pure functions of data returning a
+go.Figure.
 """
 
 from __future__ import annotations
@@ -21,11 +22,16 @@ from vidrec.viewer.style import (
     checked_matrix,
     label,
     main_genre,
+    message_figure,
     require_columns,
     row_height,
     stars_label,
     styled,
 )
+
+YOU = "#CC79A7"  # the viewer's own marks on both maps
+MAP_HEIGHT = 500  # two maps side by side: the height the genre legend needs, and no more
+MAP_MARGIN = {"l": 8, "r": 8, "t": 24, "b": 8}  # no title above a map: room for the tool bar only
 
 
 def interest_map(
@@ -51,7 +57,93 @@ def interest_map(
     # PCA axes have no units; the ticks would only suggest a scale that is not there.
     fig.update_xaxes(title_text="content axis 1", showticklabels=False, zeroline=False)
     fig.update_yaxes(title_text="content axis 2", showticklabels=False, zeroline=False)
-    return styled(fig, height=560, legend={"itemsizing": "constant"})
+    legend = {"itemsizing": "constant", "font": {"size": FONT_SIZE - 1}}
+    return styled(fig, height=MAP_HEIGHT, margin=MAP_MARGIN, legend=legend)
+
+
+def taste_trail(
+    coords: np.ndarray,
+    titles: list[str],
+    genres: list[str],
+    rated: dict[int, float],
+    trail_xy: np.ndarray,
+    trail_steps: list[int],
+    trail_rows: list[int],
+) -> go.Figure:
+    """The collaborative map with the viewer's path over their last ratings: what moved them.
+
+    ``trail_xy`` (k, 2): the viewer after ``trail_steps[i]`` ratings, the last of them the
+    rating of catalog row ``trail_rows[i]``, on a map centred on the items' mean (a PCA), where
+    the viewer's vector is drawn from (0, 0); ``rated`` holds every rating (row -> stars).
+    """
+    coords = _checked_coords(coords, len(titles), len(genres))  # (n, 2)
+    xy = checked_matrix(trail_xy, (len(trail_steps), 2), "trail_xy")  # (k, 2)
+    _check_trail_rows(trail_rows, len(trail_steps), rated, len(titles))
+    if not len(xy):
+        return message_figure("Rate a video to start your taste trail.", height=MAP_HEIGHT)
+    fig = go.Figure(_genre_traces(coords, titles, genres))
+    fig.add_trace(_rated_trace(coords, titles, rated))
+    fig.add_trace(_trail_line(xy))
+    fig.add_trace(_trail_steps(xy, trail_steps, [_step_text(titles, rated, r) for r in trail_rows]))
+    fig.add_annotation(_vector_arrow(xy[-1]))
+    fig.update_xaxes(title_text="collaborative axis 1", showticklabels=False, zeroline=False)
+    fig.update_yaxes(title_text="collaborative axis 2", showticklabels=False, zeroline=False)
+    # The genres' legend is the content map's beside it: one legend, and more room for the map.
+    return styled(fig, height=MAP_HEIGHT, margin=MAP_MARGIN, showlegend=False)
+
+
+def _check_trail_rows(rows: list[int], steps: int, rated: dict[int, float], count: int) -> None:
+    if len(rows) != steps:
+        raise DataError(f"{steps} trail steps but {len(rows)} trail rows")
+    _check_rows([*rated, *rows], count)
+    unrated = sorted({int(r) for r in rows} - {int(r) for r in rated})
+    if unrated:
+        raise DataError(f"Trail rows {unrated[:5]} are not among the rated rows")
+
+
+def _step_text(titles: list[str], rated: dict[int, float], row: int) -> str:
+    return f"after rating {label(titles[row])} {stars_label(rated[row])}"
+
+
+def _trail_line(xy: np.ndarray) -> go.Scatter:
+    return go.Scatter(
+        x=xy[:, 0],
+        y=xy[:, 1],
+        mode="lines",
+        name="Trail",
+        line={"color": YOU, "width": 2.5},
+        hoverinfo="skip",
+    )
+
+
+def _vector_arrow(tip: np.ndarray) -> dict:
+    # The map is centred on the items' mean, and the viewer's vector ranks by its direction
+    # from there: drawn as an arrow from the centre, the trail is the path of its tip.
+    return {
+        "x": float(tip[0]), "y": float(tip[1]), "ax": 0.0, "ay": 0.0, "xref": "x", "yref": "y",
+        "axref": "x", "ayref": "y", "text": "", "showarrow": True, "arrowhead": 2,
+        "arrowwidth": 2, "arrowcolor": YOU, "opacity": 0.7, "standoff": 14,
+    }  # fmt: skip
+
+
+def _trail_steps(xy: np.ndarray, steps: list[int], texts: list[str]) -> go.Scatter:
+    last = len(steps) - 1  # the viewer now: a larger diamond, like "You" on the content map
+    return go.Scatter(
+        x=xy[:, 0],
+        y=xy[:, 1],
+        mode="markers+text",
+        name="Your taste",
+        text=[str(s) for s in steps],
+        textfont={"size": FONT_SIZE - 2, "color": "rgba(0,0,0,0.85)"},  # dark reads on pink
+        marker={
+            "symbol": ["circle"] * last + ["diamond"],
+            "size": [18] * last + [28],
+            "color": YOU,
+            "line": {"width": 1, "color": "rgba(128,128,128,0.9)"},
+        },
+        customdata=texts,
+        hovertemplate="<b>step %{text}</b>: %{customdata}<extra></extra>",
+    )
 
 
 def _checked_coords(coords: np.ndarray, n_titles: int, n_genres: int) -> np.ndarray:
@@ -134,7 +226,7 @@ def _viewer_trace(viewer_xy: tuple[float, float]) -> go.Scatter:
         marker={
             "symbol": "diamond",
             "size": 22,
-            "color": "#CC79A7",
+            "color": YOU,
             "line": {"width": 2, "color": "rgba(128,128,128,0.9)"},
         },
         hovertemplate="your taste (mean of what you rated)<extra></extra>",

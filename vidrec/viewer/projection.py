@@ -1,4 +1,4 @@
-"""A 2-D map of the catalog's content embeddings, for the interest-map chart.
+"""A 2-D map of the catalog's content embeddings (or MF item factors), for the interest maps.
 
 The map is plain PCA (a numpy SVD of the centred embeddings), not t-SNE or UMAP. PCA is linear,
 so anything built from the embeddings by averaging lands where it should: the viewer's taste
