@@ -46,6 +46,12 @@ def engine(request):
     return load_recommender(built_config_with_chromium(request))
 
 
+def view(page, name):
+    """Open a view from the switcher (the sidebar's guided start names views too)."""
+    page.locator(".st-key-view").get_by_text(name, exact=True).click()
+    settle(page)
+
+
 def no_errors(page):
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.js_errors == []
@@ -87,13 +93,11 @@ def test_main_flow(browser_page, engine, home):
     shot(page, "03_rated")
     no_errors(page)
 
-    page.get_by_text("Why these?", exact=True).click()
-    settle(page)
+    view(page, "Why these?")
     assert page.locator("[data-testid='stPlotlyChart']").count() >= 2
     shot(page, "04_why")
 
-    page.get_by_text("Interest map", exact=True).click()
-    settle(page)
+    view(page, "Interest map")
     assert page.locator("[data-testid='stPlotlyChart']").count() >= 2
     shot(page, "05_interest_map")
     no_errors(page)
@@ -124,8 +128,7 @@ def test_two_tabs_are_two_independent_viewers(browser_page):
     other.on("pageerror", lambda e: other.js_errors.append(str(e)))
     other.goto(page.url.split("?")[0])  # no viewer id: a new visitor
     settle(other)
-    page.get_by_text("For you", exact=True).click()
-    settle(page)
+    view(page, "For you")
 
     def rated_count(p):
         heading = p.get_by_text(re.compile(r"^Your ratings \(\d+\)$")).inner_text()
@@ -138,9 +141,8 @@ def test_two_tabs_are_two_independent_viewers(browser_page):
     page.locator(f".st-key-card_{first} [data-testid='stFeedback'] button").nth(3).click()
     settle(page)
     assert rated_count(page) == base + 1
-    for view in ("How it works", "For you"):  # reruns in the other tab's own session
-        other.get_by_text(view, exact=True).click()
-        settle(other)
+    for name in ("How it works", "For you"):  # reruns in the other tab's own session
+        view(other, name)
     assert rated_count(other) == base  # the other tab's viewer did not get this rating
     assert first in card_ids(other)
     no_errors(other)
@@ -149,8 +151,7 @@ def test_two_tabs_are_two_independent_viewers(browser_page):
 
 def test_a_reload_brings_the_same_viewer_back(browser_page):
     page = browser_page
-    page.get_by_text("For you", exact=True).click()
-    settle(page)
+    view(page, "For you")
     first = card_ids(page)[0]
     page.locator(f".st-key-card_{first} [data-testid='stFeedback'] button").nth(1).click()
     settle(page)
@@ -169,8 +170,7 @@ def test_html_in_a_title_is_shown_as_text_never_run(browser_page):
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     title = "<img src=x onerror=alert(1)>"
     description = "<script>alert(2)</script> **bold** [click](javascript:alert(3)) $x$"
-    page.get_by_text("Add a video", exact=True).click()
-    settle(page)
+    view(page, "Add a video")
     page.locator(".st-key-add_title input").fill(title)
     page.locator(".st-key-add_description textarea").fill(description)
     page.get_by_role("button", name="Add to my catalog").click()
@@ -185,8 +185,7 @@ def test_html_in_a_title_is_shown_as_text_never_run(browser_page):
 
 def test_export_then_import_restores_the_ratings(browser_page, tmp_path):
     page = browser_page
-    page.get_by_text("For you", exact=True).click()
-    settle(page)
+    view(page, "For you")
     exported = export_csv(page, tmp_path / "ratings.csv")
     mine = page.locator("[class*='st-key-mine_row_']").count()
     assert exported.read_text().count("\n") == mine + 1  # header + one line per rating
