@@ -186,7 +186,8 @@ def test_the_cited_rating_is_the_one_whose_terms_lift_the_pick_most(rec):
 
 
 def test_what_if_says_which_removal_moves_the_pick_and_which_drop_it_out(rec):
-    from vidrec.attribution import Counterfactual, what_if_table, what_if_text
+    from vidrec.attribution import Counterfactual
+    from vidrec.viewer.why import what_if_table, what_if_text
 
     ids = np.array([50, 172, 181])  # Star Wars, Empire Strikes Back, Return of the Jedi
     cf = Counterfactual(video_id=1, depth=200, rank=2, rated_ids=ids, ranks_without=(14, 3, None))

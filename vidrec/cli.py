@@ -167,7 +167,8 @@ def cmd_build(args, config: Config) -> int:
 
 
 def cmd_recommend(args, config: Config) -> int:
-    from vidrec.attribution import explain, recommend_with_reasons, top_terms
+    from vidrec.attribution import explain, recommend_with_reasons
+    from vidrec.viewer.why import top_terms
 
     rec = _recommender(config)
     ratings = _ratings(rec, args)
@@ -180,7 +181,8 @@ def cmd_recommend(args, config: Config) -> int:
 
 
 def cmd_explain(args, config: Config) -> int:
-    from vidrec.attribution import counterfactual, explain, split_table
+    from vidrec.attribution import counterfactual, explain
+    from vidrec.viewer.why import split_table
 
     rec = _recommender(config)
     ratings = _ratings(rec, args)

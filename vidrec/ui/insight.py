@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from vidrec.attribution import counterfactual, explain, what_if_table, what_if_text
+from vidrec.attribution import counterfactual, explain
 from vidrec.evaluation import report, tag_audit
 from vidrec.recommender import HybridRecommender, Profile
 from vidrec.ui import evaluation
@@ -14,6 +14,7 @@ from vidrec.ui.common import chart, md
 from vidrec.viewer import charts, maps
 from vidrec.viewer.demo import Demo
 from vidrec.viewer.session import ViewerSession
+from vidrec.viewer.why import what_if_table, what_if_text
 
 MAX_RATED_COLUMNS = 20  # a long history is cut to the ratings the list attends to most
 
