@@ -1,12 +1,15 @@
-"""Shared fixtures: one real build per test session, and a tiny catalog for fast rebuilds."""
+"""Shared fixtures: one real build per test session, the app on it, and a tiny catalog."""
 
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from vidrec.artifacts import load_artifacts
 from vidrec.config import Config
+
+APP_TIMEOUT = 300  # the first run in a process loads the Transformer and the artifacts
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +18,16 @@ def built_config(tmp_path_factory) -> Config:
     config = Config(home=tmp_path_factory.mktemp("vidrec-home"))
     load_artifacts(config)
     return config
+
+
+@pytest.fixture
+def app(built_config, monkeypatch):
+    """app.py through AppTest on the real build, after its first run."""
+    monkeypatch.setenv("VIDREC_HOME", str(built_config.home))
+    at = AppTest.from_file("../app.py", default_timeout=APP_TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 TINY_VIDEOS = [

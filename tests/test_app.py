@@ -11,7 +11,6 @@ import re
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from vidrec.artifacts import load_artifacts, load_recommender
 from vidrec.config import ASSETS
@@ -21,18 +20,8 @@ from vidrec.evaluation.topk import evaluate
 from vidrec.ui.loader import STORE_FILE
 from vidrec.viewer.store import ViewerStore
 
-TIMEOUT = 300  # the first run in a process loads the Transformer and the artifacts
 PERSONAS = json.loads((ASSETS / "personas.json").read_text("utf-8"))
 RANK = re.compile(r"^\*\*(\d+)\. ")  # a card's heading: "**3. Title**"
-
-
-@pytest.fixture
-def app(built_config, monkeypatch):
-    monkeypatch.setenv("VIDREC_HOME", str(built_config.home))
-    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.fixture(scope="module")

@@ -1,20 +1,6 @@
 """Presenter mode, the guided start and the list exports, driven through AppTest."""
 
-import pytest
-from streamlit.testing.v1 import AppTest
-
 from vidrec.ui import guide, presenter
-
-TIMEOUT = 300
-
-
-@pytest.fixture
-def app(built_config, monkeypatch):
-    monkeypatch.setenv("VIDREC_HOME", str(built_config.home))
-    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def styles(at) -> str:
