@@ -59,19 +59,21 @@ class Attribution:
         per-rating totals plus positive base terms), so it lies in (0, 1] and the shares of
         all lifting terms add to 1. None when no rating lifts the video.
         """
-        totals = self.total_by_rating()[i]  # (m,)
+        totals, lift = self._lift(i)
         if totals.size == 0 or totals.max() <= 0:
             return None
         j = int(totals.argmax())
-        base = self.base[i]
-        lift = totals[totals > 0].sum() + base[base > 0].sum()
         return j, float(totals[j] / lift)
 
     def popularity_share(self, i: int) -> float:
         """The popularity prior's share of all that lifts video i (0 when it does not lift)."""
-        totals, base = self.total_by_rating()[i], self.base[i]
-        lift = totals[totals > 0].sum() + base[base > 0].sum()
-        return float(max(base.sum(), 0.0) / lift) if lift > 0 else 0.0
+        _, lift = self._lift(i)
+        return float(max(self.base[i].sum(), 0.0) / lift) if lift > 0 else 0.0
+
+    def _lift(self, i: int) -> tuple[np.ndarray, float]:
+        """Video i's per-rating totals (m,) and the sum of every positive term of its score."""
+        totals, base = self.per_rating[i].sum(axis=1), self.base[i]
+        return totals, float(totals[totals > 0].sum() + base[base > 0].sum())
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,10 @@ def explain(
     """
     prof = rec._as_profile(viewer)
     alpha = _share("alpha", rec.config.alpha if alpha is None else alpha)
-    allowed = _check_mask(rec, allowed)
-    cand = rec._candidates(prof, max(200, 20 * _check_k(k)), allowed)  # as _ranked picks them
+    allowed = rec.check_mask(allowed)
+    cand = rec._pool(prof, _check_k(k), allowed)  # the candidates _ranked scores
     at = _locate(rec, cand, _unrated_rows(rec, prof, video_ids, allowed))  # (n,) into cand
-    mf_share, item_share = _collab_shares(rec)
+    mf_share, item_share = rec.collab_shares()
     per_rating = np.stack(
         [
             alpha * _content_terms(rec, prof, cand, at),
@@ -180,7 +182,7 @@ def counterfactual(
     rank is None. Costs one fold-in and one ranking per rating.
     """
     prof = rec._as_profile(viewer)
-    row = _unrated_rows(rec, prof, [video_id], _check_mask(rec, allowed))[0]
+    row = _unrated_rows(rec, prof, [video_id], rec.check_mask(allowed))[0]
     rank = _rank(rec, prof, row, alpha, allowed, depth)  # first: bad alpha or depth raise here
     ranks = []
     for vid in prof.ratings:
@@ -200,19 +202,6 @@ def _rank(rec: HybridRecommender, prof: Profile, row: int, alpha, allowed, depth
     rows, _, _ = rec._ranked(prof, depth, alpha, 0.0, allowed)
     hit = np.flatnonzero(rows == row)
     return int(hit[0]) + 1 if len(hit) else None
-
-
-def _check_mask(rec: HybridRecommender, allowed) -> np.ndarray | None:
-    """The filter mask checked as recommend() checks it: one boolean per catalog row."""
-    if allowed is None:
-        return None
-    allowed = np.asarray(allowed)
-    if allowed.dtype != bool or allowed.shape != (len(rec.video_ids),):
-        raise DataError(
-            f"the filter mask must be {len(rec.video_ids)} booleans, one per video; "
-            f"got {allowed.dtype} of shape {allowed.shape}"
-        )
-    return allowed
 
 
 def _unrated_rows(rec: HybridRecommender, prof: Profile, video_ids, allowed) -> np.ndarray:
@@ -239,15 +228,6 @@ def _locate(rec: HybridRecommender, cand: np.ndarray, rows: np.ndarray) -> np.nd
             "retrieved for this viewer, so it has no score to explain"
         )
     return at
-
-
-def _collab_shares(rec: HybridRecommender) -> tuple[float, float]:
-    """(MF, item-item) weights inside the collaborative score, as collab_scores blends them."""
-    w = rec.config.item_item_weight
-    item_item = rec.item_item
-    if item_item is None or item_item.weights.size == 0 or w == 0:
-        return 1.0, 0.0
-    return 1.0 - w, w
 
 
 def _z_terms(terms: np.ndarray, x: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -287,7 +267,7 @@ def _mf_terms(rec: HybridRecommender, prof: Profile, cand, at) -> np.ndarray:
 
 def _item_item_terms(rec: HybridRecommender, prof: Profile, cand, at) -> np.ndarray:
     """(n, m) z-scored item-item terms W[j, i]; zeros when the blend does not use item-item."""
-    if _collab_shares(rec)[1] == 0:
+    if rec.collab_shares()[1] == 0:
         return np.zeros((len(at), prof.n))
     W = rec.item_item.weights  # (n_w, n_w): rows past n_w (added videos) score 0
     n_w = W.shape[0]

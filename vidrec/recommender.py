@@ -152,20 +152,30 @@ class HybridRecommender:
         alpha = _share("alpha", self.config.alpha if alpha is None else alpha)
         diversity = _share("diversity", diversity)
         k = _check_k(k)
-        if allowed is not None:
-            allowed = np.asarray(allowed)
-            if allowed.dtype != bool or allowed.shape != (len(self.video_ids),):
-                raise DataError(
-                    f"the filter mask must be {len(self.video_ids)} booleans, one per video; "
-                    f"got {allowed.dtype} of shape {allowed.shape}"
-                )
-        rows = self._candidates(prof, max(200, 20 * k), allowed)
+        allowed = self.check_mask(allowed)
+        rows = self._pool(prof, k, allowed)
         parts = self._score_parts(prof, rows, alpha)
         total = parts.sum(axis=1)
         if prof.n == 0:
             diversity = max(diversity, NEW_VIEWER_DIVERSITY)
         order = self._rerank(rows, total, k, diversity)
         return rows[order], total[order], parts[order]
+
+    def check_mask(self, allowed) -> np.ndarray | None:
+        """A filter mask as recommend() takes it: None, or one boolean per catalog row."""
+        if allowed is None:
+            return None
+        allowed = np.asarray(allowed)
+        if allowed.dtype != bool or allowed.shape != (len(self.video_ids),):
+            raise DataError(
+                f"the filter mask must be {len(self.video_ids)} booleans, one per video; "
+                f"got {allowed.dtype} of shape {allowed.shape}"
+            )
+        return allowed
+
+    def _pool(self, prof: Profile, k: int, allowed: np.ndarray | None) -> np.ndarray:
+        """The candidates a top-k list is ranked from; the z-scores are taken over them."""
+        return self._candidates(prof, max(200, 20 * k), allowed)
 
     def popularity_weight(self, n_ratings: int) -> float:
         """The prior's weight: full for a new viewer, zero from the fifth rating on."""
@@ -230,11 +240,18 @@ class HybridRecommender:
         Each is z-scored over the candidates, then mixed by ``item_item_weight``.
         """
         mf = _zscore(self.mf.preference_scores(prof.collab, rows))
-        w = self.config.item_item_weight
-        if self.item_item is None or self.item_item.weights.size == 0 or w == 0:
+        mf_share, item_share = self.collab_shares()
+        if item_share == 0:
             return mf
         pairs = self.item_item.scores(prof.rows, len(self.video_ids))[rows]
-        return (1 - w) * mf + w * _zscore(pairs)
+        return mf_share * mf + item_share * _zscore(pairs)
+
+    def collab_shares(self) -> tuple[float, float]:
+        """(MF, item-item) weights inside the collaborative score: (1, 0) without item-item."""
+        w = self.config.item_item_weight
+        if self.item_item is None or self.item_item.weights.size == 0 or w == 0:
+            return 1.0, 0.0
+        return 1.0 - w, w
 
     def _rerank(self, rows: np.ndarray, score: np.ndarray, k: int, diversity: float) -> np.ndarray:
         """Maximal marginal relevance: trade score for dissimilarity to what is already picked."""

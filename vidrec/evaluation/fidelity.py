@@ -44,12 +44,13 @@ def fidelity_rows(rec: HybridRecommender, ratings) -> list[dict]:
         picks = rec.recommend(prof, k=PICKS)["video_id"].to_numpy()
         att = explain(rec, prof, picks, k=PICKS)
         content = rec.attention(prof, picks) * prof.weights  # (picks, m): the old reason
+        cited = att.total_by_rating().argmax(axis=1)  # (picks,) the card's rating
         for i, video in enumerate(picks):
             ranks = [
                 r or DEPTH + 1 for r in counterfactual(rec, prof, video, depth=DEPTH).ranks_without
             ]
             chosen = {
-                CHOICES[0]: int(att.total_by_rating()[i].argmax()),
+                CHOICES[0]: int(cited[i]),
                 CHOICES[1]: int(rng.integers(prof.n)),
                 CHOICES[2]: int(content[i].argmax()),
                 CHOICES[3]: int(np.argmax(ranks)),

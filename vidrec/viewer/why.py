@@ -15,7 +15,7 @@ from vidrec.recommender import HybridRecommender
 def top_terms(att: Attribution, i: int, rec: HybridRecommender, n: int = 3) -> list[dict]:
     """Video i's n largest per-rating terms (title, stars, contribution): compact JSON."""
     totals = att.total_by_rating()[i]  # (m,)
-    titles = rec.catalog["title"].to_numpy()[rec.rows_of(att.rated_ids)] if n else []
+    titles = _titles(rec, att.rated_ids)
     order = np.argsort(-totals, kind="stable")[:n]
     return [
         {"title": str(titles[j]), "stars": float(att.stars[j]), "contribution": round(totals[j], 4)}
@@ -29,7 +29,7 @@ def split_table(att: Attribution, what_if: Counterfactual, rec: HybridRecommende
     ``rank_without`` is where the video would rank after taking that rating away (a re-fold).
     """
     parts = att.per_rating[0]  # (m, 3)
-    titles = rec.catalog["title"].to_numpy()[rec.rows_of(att.rated_ids)]
+    titles = _titles(rec, att.rated_ids)
     rows = pd.DataFrame({"term": [f"{t} {s:g}★" for t, s in zip(titles, att.stars)]})
     for name, column in zip(PARTS, parts.T):
         rows[name] = column
@@ -44,7 +44,7 @@ def what_if_text(cf: Counterfactual, rec: HybridRecommender, k: int = 10) -> str
     """The what-if in words: the removal that moves the pick most, and those that drop it out."""
     if cf.rank is None or not len(cf.rated_ids):
         return "This video is not in your list; there is nothing to take away."
-    titles = rec.catalog["title"].to_numpy()[rec.rows_of(cf.rated_ids)]
+    titles = _titles(rec, cf.rated_ids)
     fallen = [(r or cf.depth + 1) for r in cf.ranks_without]
     j = int(np.argmax(fallen))
     where = f"#{cf.ranks_without[j]}" if cf.ranks_without[j] else f"below #{cf.depth}"
@@ -63,9 +63,14 @@ def what_if_text(cf: Counterfactual, rec: HybridRecommender, k: int = 10) -> str
 
 def what_if_table(cf: Counterfactual, rec: HybridRecommender) -> pd.DataFrame:
     """Each rated video, the pick's rank without it, and the change (+ = falls)."""
-    titles = rec.catalog["title"].to_numpy()[rec.rows_of(cf.rated_ids)]
+    titles = _titles(rec, cf.rated_ids)
     without = pd.array(cf.ranks_without, dtype="Int64")
     frame = pd.DataFrame({"without your rating of": titles, "rank": without})
     frame["falls by"] = frame["rank"].fillna(cf.depth + 1) - (cf.rank or 0)
     frame["rank"] = [f"#{r}" if pd.notna(r) else f"> {cf.depth}" for r in without]
     return frame.sort_values("falls by", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _titles(rec: HybridRecommender, video_ids) -> np.ndarray:
+    """Titles of catalog videos, in the order given."""
+    return rec.catalog["title"].to_numpy()[rec.rows_of(video_ids)]
