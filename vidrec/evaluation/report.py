@@ -1,12 +1,17 @@
-"""Results as tables: the same frames feed the README section and the app's Evaluation view."""
+"""Results as tables: the same frames feed docs/evaluation.md and the app's Evaluation view."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from vidrec.errors import DataError
+from vidrec.evaluation import results
 from vidrec.evaluation.tag_audit import AUDIT_FILE, load_audit, summary
 
 TOP_K = {
@@ -205,14 +210,14 @@ def cell(value) -> str:
     return str(value).replace("|", "\\|")
 
 
-def readme_section(
+def results_section(
     evals: dict | None = None,
     bench: dict | None = None,
     scale: dict | None = None,
     train: dict | None = None,
     viewers: dict | None = None,
 ) -> str:
-    """The README's generated results: every table, with the command and date it came from."""
+    """The generated tables of each given run, under the command and date it came from."""
     parts = []
     if evals:
         t = eval_tables(evals)
@@ -279,3 +284,27 @@ def _slices(doc: dict) -> list[str]:
 
 def _source(doc: dict) -> str:
     return f"_`{doc['command']}` · {doc['generated']} · {doc.get('machine', '')}_"
+
+
+def regenerate(doc: Path, folder: Path) -> bool:
+    """Rewrite ``doc``'s generated block from the runs in ``folder``; True when the page changed.
+
+    Every results file must be there, parse, have rows and make its tables, and the page must
+    take the block, before anything is written: a refusal (DataError) leaves every file as it was.
+    """
+    runs = {kind: results.require(kind, folder) for kind in results.KINDS}
+    _made(AUDIT_FILE, lambda: audit_text(summary(load_audit())))
+    parts = []
+    for kind in results.KINDS:  # one run at a time, so an error names its file
+        alone = [runs[kind] if k == kind else None for k in results.KINDS]
+        parts.append(_made(folder / f"{kind}.json", partial(results_section, *alone)))
+    return results.write_section(doc, "\n\n".join(parts))
+
+
+def _made(source: Path, make: Callable[[], str]) -> str:
+    """What ``make`` returns, or DataError naming the input it could not be made from."""
+    try:
+        return make()
+    except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise DataError(f"cannot make tables from {source} ({why})") from None

@@ -124,7 +124,7 @@ def _slices(doc: dict) -> None:
 
 
 def _table(frame) -> None:
-    """Every row visible (no inner scrolling), numbers as in the README, the hybrid row marked."""
+    """Every row shown (no inner scrolling), numbers as in docs/evaluation.md, hybrid shaded."""
     text = frame.map(report.cell)  # "–" for a gap, where st.dataframe would print "None"
     numbers = {c: st.column_config.TextColumn(c, alignment="right") for c in frame.columns[1:]}
     st.dataframe(
