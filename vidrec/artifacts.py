@@ -28,6 +28,7 @@ from vidrec.itemitem import ITEM_ITEM_MAX, ItemItem
 from vidrec.mf import BiasedMF
 from vidrec.recommender import HybridRecommender
 from vidrec.tempfiles import remove_dead
+from vidrec.verified import file_hash, mismatched, read_manifest, write_manifest
 
 log = logging.getLogger(__name__)
 ARTIFACT_VERSION = 2  # bump when the format or the maths of a stage changes
@@ -214,25 +215,23 @@ def _write_manifest(folder: Path, key: str, timings, dataset: Dataset, index_kin
     manifest = {
         "key": key,
         "version": ARTIFACT_VERSION,
-        "files": {name: _sha256(folder / name) for name in FILES},
+        "files": {name: file_hash(folder / name) for name in FILES},
         "timings": timings,
         "n_videos": len(dataset.catalog),
         "n_ratings": len(dataset.ratings),
         "index_kind": index_kind,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    tmp = folder / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, folder / "manifest.json")
+    write_manifest(folder, manifest)
 
 
 def _is_valid(folder: Path, key: str) -> bool:
     """True only for a complete cache of this key whose files are byte-for-byte as written."""
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest = read_manifest(folder)
         if manifest.get("key") != key:
             return False
-        bad = [n for n in FILES if _sha256(folder / n) != manifest["files"].get(n)]
+        bad = mismatched(folder, manifest["files"], FILES)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
     if bad:
@@ -246,7 +245,7 @@ def _read(folder: Path, dataset: Dataset, key: str) -> Artifacts:
         index = VideoIndex.load(folder / "index.faiss")
         mf = BiasedMF.load(folder / "mf.safetensors")
         item_item = ItemItem.load(folder / "itemitem.safetensors")
-        timings = json.loads((folder / "manifest.json").read_text()).get("timings", {})
+        timings = read_manifest(folder).get("timings", {})
     except (OSError, ValueError) as exc:
         raise DataError(f"cache {folder} could not be read ({exc}); run with --force") from exc
     if len(emb) != len(dataset.catalog) or mf.n_items != len(dataset.catalog):
@@ -256,11 +255,3 @@ def _read(folder: Path, dataset: Dataset, key: str) -> Artifacts:
     return Artifacts(
         dataset, emb, index, mf, item_item, folder, key, dict(timings), loaded_from_cache=True
     )
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

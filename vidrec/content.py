@@ -9,12 +9,16 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from vidrec.config import BUNDLED_MODEL
 from vidrec.errors import ConfigError, DataError
+
+if TYPE_CHECKING:  # transformers takes seconds to import; only text-reading commands load it
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ def _offline(path: str) -> bool:
     return Path(path).is_dir() or any(f.lower() in {"1", "true", "yes"} for f in flags)
 
 
-def _load_pretrained(name: str, path: str) -> tuple[object, torch.nn.Module]:
+def _load_pretrained(name: str, path: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
     """Load tokenizer and model without touching the network, or raise a ConfigError saying why.
 
     transformers is imported here, not at the top: it takes seconds, and commands that never
@@ -149,7 +153,8 @@ class ContentEncoder:
         self.device = torch.device(device)
         path = resolve_model(model)
         self._tokenizer, self._model = _load_pretrained(model, path)
-        self._model.to(self.device)
+        # transformers wraps .to() in functools.wraps(Module.to), which mypy reads as unbound
+        self._model.to(self.device)  # type: ignore[arg-type]
         self.dim: int = int(self._model.config.hidden_size)
         # One encoder serves several web sessions; fast tokenisers raise "Already borrowed" and
         # forward passes contend for the same threads, so tokenise+forward runs one at a time.

@@ -1,6 +1,7 @@
 """Typed errors whose messages tell a user what to fix, and the checks every entry point shares."""
 
 import operator
+from typing import SupportsIndex
 
 
 class VidrecError(Exception):
@@ -30,10 +31,17 @@ def shown(value: object, limit: int = 40) -> str:
 
 def video_id_of(value: object) -> int:
     """A video id as int, or DataError: ints and numpy ints only, never floats, text or bools."""
-    try:
-        number = operator.index(value)
-    except TypeError:
-        number = -1
+    number = _whole(value)
     if isinstance(value, bool) or not 0 <= number < 2**63:
         raise DataError(f"a video id must be a non-negative whole number, got {shown(value)}")
     return number
+
+
+def _whole(value: object) -> int:
+    """The int a value stands for as an index, or -1 when it stands for none (floats, text)."""
+    if not isinstance(value, SupportsIndex):
+        return -1
+    try:
+        return operator.index(value)
+    except TypeError:  # __index__ refused, e.g. a numpy array of several ints
+        return -1

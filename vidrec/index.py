@@ -9,6 +9,7 @@ import tempfile
 import threading
 from collections.abc import Collection, Iterable
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import numpy as np
@@ -19,6 +20,27 @@ log = logging.getLogger(__name__)
 
 HNSW_EF_CONSTRUCTION = 80  # build-time beam width: good recall at modest build cost
 KINDS = ("flat", "hnsw")
+
+
+class Index(Protocol):
+    """What ranking needs from a video index: a VideoIndex, or coldstart's OverlayIndex on one."""
+
+    @property
+    def kind(self) -> str:
+        """How it searches ("flat", "hnsw", ...), as shown to the viewer."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def search(
+        self, query: np.ndarray, k: int, exclude: Collection[int] = ()
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k ids and scores for one (dim,) query, best first, excluded ids never returned."""
+        ...
+
+    def search_many(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(m, k) ids and scores for m queries; -1 ids (score -inf) pad short rows."""
+        ...
 
 
 class VideoIndex:
@@ -63,14 +85,16 @@ class VideoIndex:
         log.info("built %s index of %d videos (dim %d)", kind, len(index), index.dim)
         return index
 
-    def _new_faiss_index(self) -> faiss.Index:
+    def _new_faiss_index(self) -> faiss.IndexIDMap2:
         """An empty id-mapped faiss index of this index's kind."""
+        inner: faiss.Index
         if self.kind == "flat":
             inner = faiss.IndexFlatIP(self.dim)
         else:
-            inner = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            inner.hnsw.efSearch = self.ef_search
+            hnsw = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            hnsw.hnsw.efSearch = self.ef_search
+            inner = hnsw
         return faiss.IndexIDMap2(inner)  # IDMap2: the kind every saved index file holds
 
     def __len__(self) -> int:
@@ -132,7 +156,10 @@ class VideoIndex:
         """faiss search; for HNSW the beam is widened to at least fetch so deep lists stay good."""
         if self.kind == "hnsw":
             # Per-call parameters rather than setting hnsw.efSearch, which is shared state.
-            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, fetch))
+            # faiss's bundled stubs omit SearchParametersHNSW, which the library has.
+            params = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                efSearch=max(self.ef_search, fetch)
+            )
             return self._index.search(queries, fetch, params=params)
         return self._index.search(queries, fetch)
 
@@ -228,7 +255,8 @@ class MaxInnerProductIndex:
     def search(self, query: np.ndarray, k: int) -> np.ndarray:
         """Up to k rows with the largest inner product with query, best first."""
         padded = np.append(np.asarray(query, dtype=np.float32).reshape(-1), np.float32(0.0))
-        params = faiss.SearchParametersIVF(nprobe=self.nprobe)  # per call: no shared state
+        params = faiss.SearchParametersIVF()  # per call: no shared state
+        params.nprobe = self.nprobe
         rows = self._index.search(padded.reshape(1, -1), k, params=params)[1][0]
         return rows[rows >= 0]
 

