@@ -1,4 +1,13 @@
-"""Shared fixtures: one real build per test session, the app on it, and a tiny catalog."""
+"""Shared fixtures and markers for unit/, integration/ and e2e/.
+
+One real MovieLens 100K download and one real build per test session, the app on that build,
+and a tiny own-format catalog (built once for the tests that only read it). Markers:
+``slow`` (a real build, training or a long run), ``browser`` (Chromium through Playwright) and
+``real_data`` (the real MovieLens 100K), so ``pytest -m "not slow and not browser"`` is the quick
+run before a commit.
+"""
+
+from __future__ import annotations
 
 from pathlib import Path
 
@@ -6,28 +15,92 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vidrec.artifacts import load_artifacts
-from vidrec.config import Config
+from vidrec.artifacts import load_artifacts, load_recommender
+from vidrec.config import REPO, Config
+from vidrec.data.movielens import load_movielens_100k
+from vidrec.data.schema import Dataset
+from vidrec.recommender import HybridRecommender
 
+TESTS = Path(__file__).resolve().parent
+APP_FILE = REPO / "app.py"  # absolute: AppTest resolves a relative path from the caller's folder
 APP_TIMEOUT = 300  # the first run in a process loads the Transformer and the artifacts
+
+BROWSER_FILES = {"test_browser.py", "test_browser_concurrent.py"}
+REAL_BUILD = {"built_config", "real_engine"}  # the real build: slow, and real data
+REAL_DATA = {*REAL_BUILD, "ml100k_home", "ml100k"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark by folder and fixture: e2e/ is slow, the Playwright files are browser, and a test
+    that uses the real data or the real build is real_data (and slow for the build)."""
+    for item in items:
+        path = Path(str(item.fspath)).resolve()
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if TESTS / "e2e" in path.parents:
+            item.add_marker(pytest.mark.slow)
+        if path.name in BROWSER_FILES:  # they ask for the real build once Chromium is found
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.real_data)
+        if fixtures & REAL_DATA:
+            item.add_marker(pytest.mark.real_data)
+        if fixtures & REAL_BUILD:
+            item.add_marker(pytest.mark.slow)
+
+
+# --- the real MovieLens 100K and the real build (once per session) ------------------------------
 
 
 @pytest.fixture(scope="session")
-def built_config(tmp_path_factory) -> Config:
-    """A temp home with MovieLens 100K downloaded, embedded, indexed and trained (once)."""
-    config = Config(home=tmp_path_factory.mktemp("vidrec-home"))
+def ml100k_home(tmp_path_factory) -> Path:
+    """A temp vidrec home holding the real, verified MovieLens 100K cache (fetched once)."""
+    home = tmp_path_factory.mktemp("vidrec-home")
+    load_movielens_100k(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def ml100k(ml100k_home) -> Dataset:
+    """The real MovieLens 100K, read from the session's cache."""
+    return load_movielens_100k(ml100k_home)
+
+
+@pytest.fixture(scope="session")
+def built_config(ml100k_home) -> Config:
+    """The session's home with MovieLens 100K embedded, indexed and trained (once)."""
+    config = Config(home=ml100k_home)
     load_artifacts(config)
     return config
 
 
-@pytest.fixture
-def app(built_config, monkeypatch):
-    """app.py through AppTest on the real build, after its first run."""
-    monkeypatch.setenv("VIDREC_HOME", str(built_config.home))
-    at = AppTest.from_file("../app.py", default_timeout=APP_TIMEOUT)
+@pytest.fixture(scope="session")
+def real_engine(built_config) -> HybridRecommender:
+    """The recommender on the real build, loaded afresh from disk apart from any app (once per
+    session; tests only read it): the oracle the app's and the browser's lists must equal."""
+    return load_recommender(built_config)
+
+
+# --- the app through AppTest --------------------------------------------------------------------
+
+
+def run_app(home: Path, monkeypatch, viewer_id: str | None = None) -> AppTest:
+    """app.py through AppTest on the build under home, after its first run (as a fresh browser
+    session would open it, with ``?viewer=<id>`` when given)."""
+    monkeypatch.setenv("VIDREC_HOME", str(home))
+    at = AppTest.from_file(str(APP_FILE), default_timeout=APP_TIMEOUT)
+    if viewer_id is not None:
+        at.query_params["viewer"] = viewer_id
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+@pytest.fixture
+def app(built_config, monkeypatch) -> AppTest:
+    """app.py through AppTest on the real build, after its first run."""
+    return run_app(built_config.home, monkeypatch)
+
+
+# --- the tiny catalog ---------------------------------------------------------------------------
 
 
 TINY_VIDEOS = [
@@ -77,5 +150,14 @@ def tiny_catalog(root: Path) -> Config:
 
 @pytest.fixture
 def tiny_config(tmp_path) -> Config:
-    """The tiny catalog in this test's temp folder."""
+    """The tiny catalog in this test's own temp folder, not built: for tests that build it,
+    damage it or kill its build."""
     return tiny_catalog(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_built(tmp_path_factory) -> Config:
+    """The tiny catalog built once per session, for tests that only read it (never change it)."""
+    config = tiny_catalog(tmp_path_factory.mktemp("tiny"))
+    load_artifacts(config)
+    return config

@@ -31,6 +31,10 @@ DEFAULT_Z = 2.0
 # audit sample); the audit (results/tag_audit.csv) measures them.
 SAME, NEAR = 0.85, 0.7
 SHOWN = 3  # tags per card, at most
+# Scores are compared on a grid of this many decimals: a keyword equal to a tag's name scores 1.0
+# give or take 1e-7, and that noise moves with BLAS threads and CPU, so comparing raw floats let
+# the order of tied tags, and which of them made the cut, differ from machine to machine.
+DECIMALS = 3
 
 
 @dataclass(frozen=True)
@@ -115,20 +119,23 @@ class ZeroShotTagger:
 
         Genre tags are left out by default: the catalog already lists genres.
         """
-        z = self.scores(embeddings)
+        z = on_grid(self.scores(embeddings))
         usable = np.array([not (exclude_genres and t.genre) for t in self.vocabulary])
         out = []
         for row in z:
-            order = [i for i in np.argsort(-row) if usable[i] and row[i] >= self.z][:top]
-            out.append([(self.vocabulary[i].tag, float(row[i])) for i in order])
+            # equal scores keep vocabulary order (a stable sort), so ties break the same everywhere
+            order = [i for i in np.argsort(-row, kind="stable") if usable[i] and row[i] >= self.z]
+            out.append([(self.vocabulary[i].tag, float(row[i])) for i in order[:top]])
         return out
 
     def grounded(self, embeddings: np.ndarray, keywords, encode, top: int = SHOWN):
         """Per video, up to ``top`` (tag, backing) pairs its own keywords back, best first.
 
         A video without keywords gets none: a guess from the text alone was right about one
-        time in four on the cards (audit in the README), and no tag beats a wrong one. Genre
+        time in four on the cards (audit in docs/evaluation.md), and no tag beats a wrong one. Genre
         tags are left out: the card lists genres already. A keyword backs only its nearest tag.
+        Scores are compared on the ``DECIMALS`` grid, and tags backed equally keep vocabulary
+        order (themes before moods before settings), so every machine shows the same card.
         """
         vocab = sorted({k for words in keywords for k in words})
         if not vocab or self.name_embeddings is None:
@@ -136,12 +143,14 @@ class ZeroShotTagger:
         at = {k: i for i, k in enumerate(vocab)}
         words = encode(vocab)  # (n_keywords, dim)
         match = words @ self.name_embeddings.T  # (n_keywords, n_tags)
-        if len(self.alias_owner):  # a tag is backed by its name or any of its aliases
+        # a tag is backed by its name or any of its aliases
+        if len(self.alias_owner) and self.alias_embeddings is not None:
             np.maximum.at(match.T, self.alias_owner, (words @ self.alias_embeddings.T).T)
+        match = on_grid(match)
         # a keyword backs only the tag it is closest to: "1930s" must not back "1920s" too
-        nearest = match.argmax(axis=1)  # (n_keywords,)
+        nearest = match.argmax(axis=1)  # (n_keywords,) the first of equals: vocabulary order
         match = np.where(np.arange(match.shape[1]) == nearest[:, None], match, 0.0)
-        z = self.scores(embeddings)  # (n, n_tags)
+        z = on_grid(self.scores(embeddings))  # (n, n_tags)
         usable = np.array([t.genre is None for t in self.vocabulary])
         out = []
         for row, words in zip(z, keywords):
@@ -152,11 +161,20 @@ class ZeroShotTagger:
         return out
 
     def genre_predictions(self, embeddings: np.ndarray, z: float | None = None) -> list[set[str]]:
-        """MovieLens genres predicted through the genre tags (for measuring the tagger)."""
+        """MovieLens genres predicted through the genre tags (for measuring the tagger).
+
+        Raw scores here: a threshold alone has no ties to break, and a grid would only move
+        the cut by half a step (and the recorded tag F1 with it).
+        """
         scores = self.scores(embeddings)
         cut = self.z if z is None else z
         genre_cols = [(i, t.genre) for i, t in enumerate(self.vocabulary) if t.genre]
         return [{g for i, g in genre_cols if row[i] >= cut} for row in scores]
+
+
+def on_grid(scores: np.ndarray) -> np.ndarray:
+    """Scores rounded to ``DECIMALS`` (in float64), so equal-in-meaning scores compare equal."""
+    return np.round(np.asarray(scores, dtype=np.float64), DECIMALS)
 
 
 def f1_scores(predicted: Sequence[set[str]], truth: Sequence[set[str]], labels: Sequence[str]):

@@ -63,11 +63,11 @@ def test_tail_is_held_out_films_with_at_most_twenty_training_ratings():
     assert m["tail_ndcg@10"] == pytest.approx(0.5)
 
 
-def test_validation_choice_is_the_best_grid_point_and_never_reads_the_test(tiny_config):
-    arts = load_artifacts(tiny_config)
-    fitted = fit_split(arts, tiny_config, weights={0.0, 1.0, *slices.WEIGHTS})
+def test_validation_choice_is_the_best_grid_point_and_never_reads_the_test(tiny_built):
+    arts = load_artifacts(tiny_built)
+    fitted = fit_split(arts, tiny_built, weights={0.0, 1.0, *slices.WEIGHTS})
     poisoned = SplitModels(fitted.train, fitted.test.iloc[0:0], fitted.split, fitted.recs, 0.0)
-    chosen, grid = slices.choose_on_validation(arts, poisoned, tiny_config)  # no test ratings
+    chosen, grid = slices.choose_on_validation(arts, poisoned, tiny_built)  # no test ratings
     assert len(grid) == len(slices.ALPHAS) * len(slices.WEIGHTS)
     assert all(r["protocol"].startswith("V") for r in grid)
     best = max(grid, key=lambda r: r["ndcg@10"])
@@ -75,10 +75,10 @@ def test_validation_choice_is_the_best_grid_point_and_never_reads_the_test(tiny_
     assert report.chosen({"rows": grid}) == best
 
 
-def test_few_ratings_rows_per_n_and_method(tiny_config):
-    arts = load_artifacts(tiny_config)
-    fitted = fit_split(arts, tiny_config, weights={0.0, 1.0, *slices.WEIGHTS})
-    rows = slices.few_ratings(fitted, tiny_config, {"alpha": 0.3, "item_item_weight": 0.0})
+def test_few_ratings_rows_per_n_and_method(tiny_built):
+    arts = load_artifacts(tiny_built)
+    fitted = fit_split(arts, tiny_built, weights={0.0, 1.0, *slices.WEIGHTS})
+    rows = slices.few_ratings(fitted, tiny_built, {"alpha": 0.3, "item_item_weight": 0.0})
     assert {(r["n_ratings"], r["method"]) for r in rows} <= {
         (n, m) for n in slices.FEW for m in report.FEW_METHODS
     }
@@ -86,10 +86,29 @@ def test_few_ratings_rows_per_n_and_method(tiny_config):
     assert {r["method"] for r in rows} == set(report.FEW_METHODS)
     frame = report.few_ratings({"rows": rows})
     assert list(frame.columns[:2]) == ["ratings per viewer", "viewers"]
-    for _, row in frame.iterrows():  # "–" where the tiny catalog scores 0 / 0
-        lead = row["hybrid"] / row["collaborative"] - 1 if row["collaborative"] else np.nan
-        shown = "–" if pd.isna(lead) else "±0.0%" if abs(lead) < 0.0005 else f"{lead:+.1%}"
-        assert row["hybrid vs collaborative"] == shown
+    assert sorted(frame["ratings per viewer"]) == sorted({r["n_ratings"] for r in rows})
+
+
+def test_few_ratings_table_by_hand():
+    """The lead column against numbers worked on paper (it used to re-derive its own formula)."""
+    rows = [
+        {"protocol": "F", "n_ratings": n, "users": u, "method": m, "ndcg@10": v}
+        for n, u, values in [(1, 30, (0.2, 0.25)), (3, 20, (0.3, 0.30012)), (5, 10, (0.0, 0.1))]
+        for m, v in zip(("collaborative", "hybrid"), values)
+    ] + [{"protocol": "A", "method": "hybrid", "ndcg@10": 0.9}]  # not a few-ratings row
+    frame = report.few_ratings({"rows": rows})
+    assert frame.columns.tolist() == [
+        "ratings per viewer",
+        "viewers",
+        "collaborative",
+        "hybrid",
+        "hybrid vs collaborative",
+    ]
+    assert frame["ratings per viewer"].tolist() == [1, 3, 5]
+    assert frame["viewers"].tolist() == [30, 20, 10]
+    # 0.25 / 0.2 = +25%; 0.30012 / 0.3 = +0.04%, under the 0.05% shown; 0.1 / 0 has no ratio
+    assert frame["hybrid vs collaborative"].tolist() == ["+25.0%", "±0.0%", "–"]
+    assert report.few_ratings({"rows": rows[-1:]}).empty
 
 
 def test_seed_table_puts_seed_42_beside_the_others():
@@ -108,10 +127,10 @@ def test_seed_table_puts_seed_42_beside_the_others():
     assert report.seeds({"rows": rows[:4]}).empty  # seed 42 alone is no spread
 
 
-def test_mapped_content_ranks_unseen_films_by_mapped_factors(tiny_config):
-    arts = load_artifacts(tiny_config)
-    fitted = fit_split(arts, tiny_config)
-    rec = fitted.recs[tiny_config.item_item_weight]
+def test_mapped_content_ranks_unseen_films_by_mapped_factors(tiny_built):
+    arts = load_artifacts(tiny_built)
+    fitted = fit_split(arts, tiny_built)
+    rec = fitted.recs[tiny_built.item_item_weight]
     user, seen = next((u, h) for u, h in fitted.history.items() if len(h) >= 2)
     kept = dict(list(seen.items())[:1])
     hidden = {user: set(seen) - set(kept)}
@@ -119,7 +138,7 @@ def test_mapped_content_ranks_unseen_films_by_mapped_factors(tiny_config):
     assert not set(top) & set(seen)  # neither the kept rating nor the hidden training films
     catalog = rec.catalog
     factors, _ = slices.content_map(rec).predict(rec.embeddings, catalog["genres"], catalog["year"])
-    scores = factors[rec.rows_of(top)] @ rec.profile(kept).collab.preference
+    scores = factors[rec.videos.rows_of(top)] @ rec.profile(kept).collab.preference
     assert list(scores) == sorted(scores, reverse=True)
-    row = slices.mapped_row(fitted, tiny_config)
+    row = slices.mapped_row(fitted, tiny_built)
     assert row["method"] == slices.MAPPED and 0 <= row["ndcg@10"] <= 1 and "tail_recall@10" in row

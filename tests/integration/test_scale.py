@@ -19,8 +19,8 @@ from vidrec.recommender import HybridRecommender
 
 
 @pytest.fixture
-def tiny_model(tiny_config):
-    return noise_model(load_artifacts(tiny_config))
+def tiny_model(tiny_built):
+    return noise_model(load_artifacts(tiny_built))
 
 
 def test_synthetic_videos_sit_at_the_real_neighbour_cosine_to_their_film(tiny_model):
@@ -37,9 +37,9 @@ def test_synthetic_videos_sit_at_the_real_neighbour_cosine_to_their_film(tiny_mo
     assert 0.0 < tiny_model.cos < 1.0
 
 
-def test_scale_bench_runs_on_a_tiny_catalog(tiny_config, monkeypatch):
+def test_scale_bench_runs_on_a_tiny_catalog(tiny_built, monkeypatch):
     monkeypatch.setattr("vidrec.recommender.EXACT_SCORING_MAX", 50)  # take the retrieval path
-    rows = run_scale_bench(sizes=(300, 400), repeat=5, config=tiny_config)
+    rows = run_scale_bench(sizes=(300, 400), repeat=5, config=tiny_built)
     assert {r["n_videos"] for r in rows} == {300, 400}
     by_op = {(r["n_videos"], r["operation"]): r for r in rows}
     assert by_op[(300, "content search, exact (flat)")]["recall"] == 1.0
@@ -93,13 +93,13 @@ def test_inner_product_index_finds_the_largest_inner_products():
 
 
 def test_recommender_with_an_exact_factor_index_matches_the_scan(
-    tiny_config, tiny_model, monkeypatch
+    tiny_built, tiny_model, monkeypatch
 ):
     monkeypatch.setattr("vidrec.recommender.EXACT_SCORING_MAX", 50)  # take the retrieval path
     syn = synthesize(tiny_model, 600, seed=2)
     index = VideoIndex.build(syn.catalog["video_id"].to_numpy(), syn.embeddings)
     parts = (syn.catalog, syn.embeddings, index, syn.mf)
-    given = dict(rating_counts=syn.counts, config=tiny_config)
+    given = dict(rating_counts=syn.counts, config=tiny_built)
     scan = HybridRecommender(*parts, **given)
     exact = MaxInnerProductIndex(syn.mf.float_factors())
     exact.nprobe = exact.nlist

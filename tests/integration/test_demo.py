@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny_catalog
 
 from vidrec.coldstart import new_video, next_video_id, with_videos
 from vidrec.viewer.demo import load_demo
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return load_demo(tiny_catalog(tmp_path_factory.mktemp("demo")))
+def demo(tiny_built):
+    return load_demo(tiny_built)
 
 
 def test_the_collaborative_map_is_a_pca_of_the_item_factors(demo):
@@ -36,7 +35,7 @@ def test_the_trail_refolds_after_each_rating_in_rating_order(demo):
     profile = demo.rec.profile(ratings)
     trail = demo.taste_trail(demo.rec, profile)
     assert trail.steps == [1, 2, 3]
-    assert trail.rows == demo.rec.rows_of([7, 1, 4]).tolist()
+    assert trail.rows == demo.rec.videos.rows_of([7, 1, 4]).tolist()
     first = demo.rec.profile({7: 5.0}).collab.preference
     np.testing.assert_allclose(trail.xy[0], demo.place(first[None])[0], atol=1e-6)
     np.testing.assert_allclose(trail.xy[-1], demo.place(profile.collab.preference[None])[0])
@@ -45,7 +44,7 @@ def test_the_trail_refolds_after_each_rating_in_rating_order(demo):
 def test_the_trail_keeps_only_the_last_steps(demo):
     profile = demo.rec.profile({7: 5.0, 1: 4.0, 4: 1.0, 2: 3.0})
     trail = demo.taste_trail(demo.rec, profile, steps=2)
-    assert trail.steps == [3, 4] and trail.rows == demo.rec.rows_of([4, 2]).tolist()
+    assert trail.steps == [3, 4] and trail.rows == demo.rec.videos.rows_of([4, 2]).tolist()
     assert trail.xy.shape == (2, 2)
 
 

@@ -1,26 +1,19 @@
 """Nothing lost: a viewer comes back from the id in the URL, as a reload or restart would."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from conftest import run_app
 
 from vidrec.errors import DataError
 from vidrec.viewer.session import ViewerSession
 from vidrec.viewer.store import ViewerStore, new_viewer_id
 
-TIMEOUT = 300
-
 
 @pytest.fixture
 def open_app(built_config, monkeypatch):
     """Open the app as a fresh browser session would, optionally with ?viewer=<id>."""
-    monkeypatch.setenv("VIDREC_HOME", str(built_config.home))
 
     def run(viewer_id=None):
-        at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-        if viewer_id is not None:
-            at.query_params["viewer"] = viewer_id
-        at.run()
-        assert not at.exception, at.exception
+        at = run_app(built_config.home, monkeypatch, viewer_id)
         assert not at.error, [e.value for e in at.error]
         return at
 

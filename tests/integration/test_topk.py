@@ -17,7 +17,7 @@ def _fake_rec(embeddings: list[list[float]], ids: list[int]) -> SimpleNamespace:
     """The three things beyond_accuracy reads from a HybridRecommender."""
     row = {v: i for i, v in enumerate(ids)}
     return SimpleNamespace(
-        rows_of=lambda wanted: np.array([row[v] for v in wanted]),
+        videos=SimpleNamespace(rows_of=lambda wanted: np.array([row[v] for v in wanted])),
         embeddings=np.array(embeddings, dtype=np.float32),
         video_ids=np.array(ids),
     )
@@ -99,8 +99,8 @@ def test_stratified_split_defaults_draw_videos_in_sorted_order_from_seed_42():
     assert train.index.equals(pd.RangeIndex(12)) and test.index.equals(pd.RangeIndex(4))
 
 
-def test_eval_protocols_run_on_a_tiny_catalog(tiny_config):
-    rows = evaluate(tiny_config, alphas=(0.5,))
+def test_eval_protocols_run_on_a_tiny_catalog(tiny_built):
+    rows = evaluate(tiny_built, alphas=(0.5,))
     methods = [r["method"] for r in rows]
     assert {"popularity", "content", "mf", "hybrid", "hybrid α=0.5"} <= set(methods)
     assert all(0 <= r["ndcg@10"] <= 1 for r in rows)
@@ -108,9 +108,9 @@ def test_eval_protocols_run_on_a_tiny_catalog(tiny_config):
     assert hybrid["rmse"] > 0
 
 
-def test_cold_protocol_holds_out_whole_videos(tiny_config):
-    arts = load_artifacts(tiny_config)
+def test_cold_protocol_holds_out_whole_videos(tiny_built):
+    arts = load_artifacts(tiny_built)
     warm, cold = cold_split(arts.dataset, seed=42)
     assert len(cold) >= 1 and not set(cold) & set(warm["video_id"])
-    rows = evaluate_cold(arts, tiny_config, alphas=(0.5,))
+    rows = evaluate_cold(arts, tiny_built, alphas=(0.5,))
     assert [r["method"] for r in rows] == ["random", "content", "mapped MF", "blend α=0.5"]

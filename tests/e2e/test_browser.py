@@ -16,7 +16,6 @@ from browser import (
 )
 from playwright.sync_api import sync_playwright
 
-from vidrec.artifacts import load_recommender
 from vidrec.ui.loader import STORE_FILE
 from vidrec.viewer.store import ViewerStore
 
@@ -43,7 +42,8 @@ def home(request):
 @pytest.fixture(scope="module")
 def engine(request):
     """The engine loaded afresh from disk: what the server's lists must equal."""
-    return load_recommender(built_config_with_chromium(request))
+    built_config_with_chromium(request)
+    return request.getfixturevalue("real_engine")
 
 
 def view(page, name):

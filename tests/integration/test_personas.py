@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import vidrec.data as data
 from vidrec.errors import DataError
 from vidrec.viewer.personas import PERSONAS_FILE, Persona, load_personas, resolve_ratings
 
@@ -48,9 +47,9 @@ def write_personas(tmp_path: Path, entries: object) -> Path:
 
 
 @pytest.fixture(scope="module")
-def real_catalog(tmp_path_factory) -> pd.DataFrame:
-    """The real MovieLens 100K catalog, fetched into a private home (cached per module)."""
-    return data.load_movielens_100k(tmp_path_factory.mktemp("home")).catalog
+def real_catalog(ml100k) -> pd.DataFrame:
+    """The real MovieLens 100K catalog (conftest's session download)."""
+    return ml100k.catalog
 
 
 # ----- the shipped file --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from vidrec.errors import DataError
-from vidrec.viewer.compare import compare, genre_shares, jaccard, long_tail_share
+from vidrec.present.compare import compare, genre_shares, jaccard, long_tail_share
 
 GENRES = {1: "Drama|Comedy", 2: "Drama", 3: "Horror", 4: "", 5: "Drama|Horror", 6: "Comedy"}
 COUNTS = {1: 100, 2: 20, 3: 21, 4: 0, 5: 5, 6: 300}  # 2 and 4 are long tail, 3 just is not

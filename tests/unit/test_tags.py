@@ -96,6 +96,31 @@ def test_grounded_tags_are_at_most_three_best_backed_first():
     assert ZeroShotTagger(vocab, axes).grounded(np.zeros((1, 5)), [["a"]], None) == [[]]
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_tags_backed_equally_keep_vocabulary_order_whatever_the_float_noise(seed):
+    """Issue 22: keywords equal to tag names back them at 1.0 give or take 1e-7, and that noise
+    (BLAS threads, CPU) used to pick the order and which three of four tied tags a card showed:
+    The Godfather showed loyalty · mafia · 1940s on one machine, 1940s · loyalty · mafia on
+    another. Now ties show in vocabulary order on every machine."""
+    vocab = [Tag(f"t{i}", "theme", "p") for i in range(5)]
+    axes = unit(np.eye(5))
+    tagger = ZeroShotTagger(vocab, axes, name_embeddings=axes)
+    scale = 1 + np.random.default_rng(seed).normal(scale=1e-6, size=(4, 1))  # unit ± float noise
+    encode = lambda words: unit(np.eye(5)[["abcd".index(w) for w in words]]) * scale  # noqa: E731
+    tags = tagger.grounded(np.zeros((1, 5)), [["d", "b", "a", "c"]], encode)
+    assert tags == [[("t0", 1.0), ("t1", 1.0), ("t2", 1.0)]]  # t3, tied too, is the fourth
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_zero_shot_tags_compare_scores_on_a_grid(seed):
+    """Cold-start cards: near-equal scores keep vocabulary order and meet the cut alike."""
+    vocab = [Tag(n, "theme", "p") for n in ("a", "b", "c", "d")]
+    tagger = ZeroShotTagger(vocab, unit(np.eye(4)), z=2.0)
+    noise = np.random.default_rng(seed).normal(scale=1e-6, size=4)
+    tagger.scores = lambda emb: np.array([[2.0, 3.0, 3.0, 1.9]]) + noise  # b, c tie; a at the cut
+    assert tagger.tag(np.zeros((1, 4))) == [[("b", 3.0), ("c", 3.0), ("a", 2.0)]]
+
+
 def test_a_keyword_backs_only_the_tag_it_is_closest_to():
     """Regression: Raiders of the Lost Ark's keyword "1930s" showed as "1920s" too."""
     vocab = [Tag("1920s", "setting", "p"), Tag("1930s", "setting", "p")]

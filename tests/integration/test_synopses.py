@@ -5,7 +5,6 @@ import json
 import pandas as pd
 import pytest
 
-from vidrec.data import load_movielens_100k
 from vidrec.data.schema import Dataset
 from vidrec.data.synopses import SYNOPSES_FILE, load_synopses, with_synopses
 from vidrec.errors import DataError
@@ -16,8 +15,8 @@ def synopses():
     return load_synopses()
 
 
-def test_shipped_synopses_match_the_real_catalog(synopses, built_config):
-    catalog = load_movielens_100k(built_config.home).catalog.set_index("video_id")["title"]
+def test_shipped_synopses_match_the_real_catalog(synopses, ml100k):
+    catalog = ml100k.catalog.set_index("video_id")["title"]
     assert len(synopses) >= 500
     mismatched = synopses[synopses["video_id"].map(catalog) != synopses["title"]]
     assert mismatched.empty, mismatched[["video_id", "title"]].head()

@@ -1,4 +1,4 @@
-"""Tests for vidrec.viewer.maps: checked by the data in each figure, not by pixels."""
+"""Tests for vidrec.present.maps: checked by the data in each figure, not by pixels."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from figures import assert_serialisable, assert_shared_look
 
 from vidrec.errors import DataError
-from vidrec.viewer import maps, style
+from vidrec.present import maps, style
 
 # ----- interest_map ------------------------------------------------------------------------------
 

@@ -1,11 +1,11 @@
-"""Tests for vidrec.viewer.style: the palette and label helpers every figure shares."""
+"""Tests for vidrec.present.style: the palette and label helpers every figure shares."""
 
 from __future__ import annotations
 
 import pytest
 from figures import GENRES
 
-from vidrec.viewer import style
+from vidrec.present import style
 
 
 def test_every_genre_has_a_distinct_fixed_colour():

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from vidrec.artifacts import artifact_key, load_artifacts, load_recommender
+from vidrec.artifacts import artifact_key, load_artifacts
 from vidrec.errors import UnknownVideoError
 
 
 @pytest.fixture(scope="module")
-def rec(built_config):
-    return load_recommender(built_config)
+def rec(real_engine):
+    return real_engine
 
 
 def titles(frame):
@@ -18,19 +18,19 @@ def titles(frame):
 
 def test_space_fan_gets_mostly_scifi_or_adventure(rec):
     loved = ["Star Wars (1977)", "Empire Strikes Back, The (1980)", "Alien (1979)"]
-    got = rec.recommend({rec.find_title(t): 5 for t in loved}, k=10)
+    got = rec.recommend({rec.videos.find_title(t): 5 for t in loved}, k=10)
     genre_hits = got["genres"].str.contains("Sci-Fi|Adventure").sum()
     assert genre_hits >= 7, titles(got)
     assert "Return of the Jedi (1983)" in titles(got)
 
 
 def test_toy_story_neighbours_are_family_films(rec):
-    got = rec.similar(rec.find_title("Toy Story (1995)"), k=10)
+    got = rec.videos.similar(rec.videos.find_title("Toy Story (1995)"), k=10)
     assert got["genres"].str.contains("Children's|Animation").sum() >= 6, titles(got)
 
 
 def test_search_finds_toy_story(rec):
-    got = rec.search("animated toys come to life", k=5)
+    got = rec.videos.search("animated toys come to life", k=5)
     assert "Toy Story (1995)" in titles(got)
 
 
@@ -56,11 +56,17 @@ def test_second_load_comes_from_the_cache(built_config):
     assert arts.key == artifact_key(arts.dataset, built_config)
 
 
-def test_new_viewer_gets_a_list_without_error(rec):
+def test_a_new_viewer_gets_the_ten_most_rated_films_most_rated_first(rec, ml100k):
+    """A known answer instead of "a list without error": with no rating only the popularity
+    prior scores, so the list is MovieLens 100K's ten most rated films (the 10th has 429
+    ratings, the 11th 420), Star Wars (583) first; diversity only reorders the rest."""
     got = rec.recommend({}, k=10)
-    assert len(got) == 10 and got["video_id"].is_unique
+    most_rated = ml100k.ratings["video_id"].value_counts().index[:10]
+    assert got["title"].iloc[0] == "Star Wars (1977)"
+    assert sorted(got["video_id"]) == sorted(most_rated)
+    assert (got["content_score"] == 0).all() and (got["collab_score"] == 0).all()
 
 
 def test_unknown_title_lists_close_matches(rec):
     with pytest.raises(UnknownVideoError, match="Did you mean"):
-        rec.find_title("Star Wors (1977)")
+        rec.videos.find_title("Star Wors (1977)")

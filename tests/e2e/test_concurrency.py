@@ -3,7 +3,7 @@
 Streamlit runs each browser session's script on its own thread against the cached Demo; this
 drives the same library calls a rerun makes (fold-in, rank, explain, search, add a video) from
 eight threads at once. (AppTest itself cannot run on threads: it swaps a process-wide mock
-runtime per run; tests/test_browser_concurrent.py drives eight real tabs instead.)
+runtime per run; tests/e2e/test_browser_concurrent.py drives eight real tabs instead.)
 """
 
 import hashlib
@@ -44,7 +44,7 @@ def viewer(demo, store: ViewerStore, i: int) -> tuple[ViewerSession, list[int]]:
         top = demo.rec.recommend(session.ratings, k=10)
         session.rate(int(top["video_id"].iloc[j % 10]), 1 + (i + j) % 5)
         demo.rec.attention(session.ratings, top["video_id"].tolist())
-        demo.rec.search(f"{persona.name} night {j}", k=5)
+        demo.rec.videos.search(f"{persona.name} night {j}", k=5)
     video = new_video(demo.rec, f"Viewer {i} film", "A heist on a train.", ["Action"],
                       next_video_id(demo.rec, []), tagger=demo.tagger)  # fmt: skip
     session.add_video(video)

@@ -58,7 +58,7 @@ def test_added_video_is_recommended_and_searchable_only_in_the_session_view(rec)
     rank = got.index[got["video_id"] == video.video_id][0]
     first_romance = got.index[got["genres"] == "Romance"][0]
     assert rank < first_romance, got[["title", "genres", "score"]].head(30)
-    assert video.video_id in set(view.similar(10, k=10)["video_id"])
+    assert video.video_id in set(view.videos.similar(10, k=10)["video_id"])
     assert video.video_id not in set(rec.recommend(SCIFI_FAN, k=10)["video_id"])
     assert checksum(rec) == before  # the shared recommender was not mutated
     assert view.predict(SCIFI_FAN, [video.video_id])[0] >= 1

@@ -8,6 +8,7 @@ import pytest
 from vidrec import artifacts
 from vidrec.artifacts import load_artifacts
 from vidrec.errors import DataError
+from vidrec.verified import file_hash
 
 
 def damage(path):
@@ -63,7 +64,7 @@ def test_damaged_files_that_pass_the_manifest_are_a_clear_error(tiny_config):
     arts = load_artifacts(tiny_config)
     (arts.folder / "index.faiss").write_bytes(b"junk")
     manifest = json.loads((arts.folder / "manifest.json").read_text())
-    manifest["files"]["index.faiss"] = artifacts._sha256(arts.folder / "index.faiss")
+    manifest["files"]["index.faiss"] = file_hash(arts.folder / "index.faiss")
     (arts.folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(DataError, match="--force"):
         load_artifacts(tiny_config)

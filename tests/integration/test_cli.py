@@ -1,26 +1,36 @@
 """The command line on a tiny catalog: eval, bench, report run and save; bad input is one line."""
 
 import json
+import shutil
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
+from vidrec.benchmarks import training
 from vidrec.cli import main
 from vidrec.evaluation import charts as evalcharts
-from vidrec.evaluation import report, results
+from vidrec.evaluation import report, results, runner
+from vidrec.tags import load_vocabulary
 
 
 @pytest.fixture
-def tiny_cli(tiny_config, monkeypatch, tmp_path):
+def tiny_cli(tiny_built, monkeypatch, tmp_path):
     """Arguments that point the CLI at the tiny catalog, and a results folder of its own."""
-    monkeypatch.setenv("VIDREC_FACTORS", str(tiny_config.factors))
-    monkeypatch.setenv("VIDREC_MF_EPOCHS", str(tiny_config.mf_epochs))
+    monkeypatch.setenv("VIDREC_FACTORS", str(tiny_built.factors))
+    monkeypatch.setenv("VIDREC_MF_EPOCHS", str(tiny_built.mf_epochs))
     out = tmp_path / "results"
-    return ["--home", str(tiny_config.home), "--dataset", tiny_config.dataset], out
+    return ["--home", str(tiny_built.home), "--dataset", tiny_built.dataset], out
 
 
-def test_eval_saves_every_protocol_with_baselines(tiny_cli, capsys):
+GENRE_TAGS = [t for t in load_vocabulary() if t.genre]  # the tags the tag protocol scores
+
+
+def test_eval_saves_every_protocol_with_baselines(tiny_cli, capsys, monkeypatch):
+    """Every protocol on the tiny catalog with the smallest settings (2 folds; the tag protocol
+    reads only the genre tags it scores, not all ~290 prompts)."""
+    monkeypatch.setattr(runner, "load_vocabulary", lambda: GENRE_TAGS)
     base, out = tiny_cli
     assert main([*base, "eval", "--sweep", "--folds", "2", "--out", str(out), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -35,9 +45,11 @@ def test_eval_saves_every_protocol_with_baselines(tiny_cli, capsys):
     assert by["A", "hybrid"]["alpha"] == chosen["alpha"]  # the hybrid row uses what it chose
     for method in ("hybrid", "surprise SVD", "surprise SVD++"):
         assert 0 < by["B", method]["rmse"] < 4
+    tagger = [r for r in rows if r["method"].startswith("zero-shot tagger")]
+    assert len(tagger) == 1 and 0 <= tagger[0]["micro_f1"] <= 1
     saved = results.load("eval", out)
     assert saved["rows"] == rows and "eval --sweep" in saved["command"]
-    tables = report.eval_tables(saved)  # what the README section and the app's view show
+    tables = report.eval_tables(saved)  # what the evaluation page and the app's view show
     hybrid = tables["A"].set_index("method").loc["hybrid"]
     assert hybrid["nDCG@10"] == by["A", "hybrid"]["ndcg@10"]
     assert "hybrid α=0.5" not in set(tables["A"]["method"])  # the sweep is drawn, not tabled
@@ -53,30 +65,58 @@ def test_eval_saves_every_protocol_with_baselines(tiny_cli, capsys):
     )
 
 
-def test_bench_and_report_regenerate_the_readme(tiny_cli, capsys, tmp_path):
+def test_bench_and_report_regenerate_the_evaluation_page(tiny_cli, capsys, tmp_path):
     base, out = tiny_cli
     assert main([*base, "bench", "--repeat", "3", "--scale", "200", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "fold-in + recommend top-10" in printed and "HNSW" in printed
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# x\n\n{results.START}\nSTALE-TABLE\n{results.END}\n\ntail\n")
-    assert main(["report", "--readme", str(readme), "--results", str(out)]) == 0
-    text = readme.read_text()
+    for kind in set(results.KINDS) - {"bench", "scale"}:  # the page needs every run: the
+        shutil.copy(results.RESULTS / f"{kind}.json", out)  # committed ones, beside the new two
+    page = tmp_path / "evaluation.md"
+    page.write_text(f"# x\n\n{results.START}\nSTALE-TABLE\n{results.END}\n\ntail\n")
+    assert main(["report", "--doc", str(page), "--results", str(out)]) == 0
+    assert capsys.readouterr().out == f"{page}: updated\n"
+    text = page.read_text()
     assert "STALE-TABLE" not in text and text.endswith("tail\n")
     assert "fold-in + recommend top-10" in text
-    assert "already up to date" in _report_again(readme, out, capsys)
+    assert _report_again(page, out, capsys) == f"{page}: already up to date\n"
+
+
+TINY_SHAPE = {3_000: (100, 120)}  # ratings -> (users, items): the bench's own code, in 2 s
+
+
+class InProcessPool:
+    """The bench runs each size in a spawned process; a spawned process re-imports the module
+    and would not see the tiny shape, so here the size runs in the test's own process."""
+
+    def __init__(self, processes):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def apply(self, fn, args):
+        return fn(*args)
 
 
 def test_train_scale_bench_measures_mf_beside_implicit_and_keeps_the_latency_rows(
-    tiny_cli, capsys, tmp_path
+    tiny_cli, capsys, tmp_path, monkeypatch
 ):
+    """The training bench on a tiny synthetic shape: the same rows and arithmetic as at 100K."""
+    monkeypatch.setattr(training, "SHAPES", {**training.SHAPES, **TINY_SHAPE})
+    context = SimpleNamespace(Pool=InProcessPool)  # what multiprocessing.get_context gives
+    fake = SimpleNamespace(get_context=lambda kind: context)
+    monkeypatch.setattr(training, "multiprocessing", fake)
+    (n_ratings,) = TINY_SHAPE
     base, out = tiny_cli
     out = tmp_path / "results"
     out.mkdir()
     (out / "bench.json").write_text("{}")  # an earlier latency run: the training bench keeps it
-    assert (
-        main([*base, "bench", "--train-scale", "100000", "--repeat", "3", "--out", str(out)]) == 0
-    )
+    argv = [*base, "bench", "--train-scale", str(n_ratings), "--repeat", "3", "--out", str(out)]
+    assert main(argv) == 0
     assert (out / "bench.json").read_text() == "{}"
     rows = {r["operation"]: r for r in results.load("train", out)["rows"]}
     once = rows["MF fit, 1 epoch (set-up, one epoch, exact user step)"]["seconds"]
@@ -93,12 +133,15 @@ def test_train_scale_bench_measures_mf_beside_implicit_and_keeps_the_latency_row
     assert full["seconds"] > 0 and full["epochs"] >= 2  # validated epochs, then the refit
     assert rows["fold-in, 20 ratings"]["calls"] == 3
     assert rows["item-item fit (EASE, λ chosen)"]["seconds"] > 0
-    assert all(r["n_ratings"] == 100_000 for r in rows.values())
+    assert rows["peak RSS of this size's process"]["peak_rss_mb"] > 0
+    assert all(
+        (r["n_ratings"], r["n_users"], r["n_items"]) == (3_000, 100, 120) for r in rows.values()
+    )
     assert "Training scale" in capsys.readouterr().out
 
 
-def _report_again(readme, out, capsys) -> str:
-    main(["report", "--readme", str(readme), "--results", str(out)])
+def _report_again(page, out, capsys) -> str:
+    main(["report", "--doc", str(page), "--results", str(out)])
     return capsys.readouterr().out
 
 
@@ -127,9 +170,9 @@ def test_recommend_json_cites_a_rating_and_explain_adds_up_to_the_score(tiny_cli
         (["bench", "--repeat", "0"], "--repeat must be from 1 to 100000"),
         (["bench", "--scale", "lots"], "give sizes like 100000,1000000"),
         (["bench", "--train-scale", "5000"], "choose from 100000 (943 users × 1,682 items)"),
-        (["report", "--readme", "/nonexistent/README.md"], "no README at"),
+        (["report", "--doc", "/nonexistent/evaluation.md"], "no page to update at"),
         (["recommend", "--rate", "Nope (1900)=5"], "Nope (1900)"),
-        (["recommend", "--rate", "Space Robots=11"], "stars must be from 0.5 to 5"),
+        (["recommend", "--rate", "Space Robots=11"], "stars must be a number from 0.5 to 5"),
         (["explain", "--rate", "Space Robots=5", "Space Robots"], "only unrated videos"),
     ],
 )

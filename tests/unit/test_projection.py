@@ -1,4 +1,4 @@
-"""Tests for vidrec.viewer.projection: the PCA map of content embeddings."""
+"""Tests for vidrec.present.projection: the PCA map of content embeddings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vidrec.errors import DataError
-from vidrec.viewer.projection import fit_projection
+from vidrec.present.projection import fit_projection
 
 
 def unit_embeddings(n: int = 60, d: int = 16, seed: int = 0) -> np.ndarray:

@@ -13,6 +13,8 @@ from vidrec.artifacts import load_artifacts
 from vidrec.config import Config
 from vidrec.data.movielens import ML100K_COUNTS, dataset_counts, load_movielens_100k
 
+pytestmark = pytest.mark.slow  # each test builds (or downloads) in a child process: 3-7 s
+
 # The child builds and SIGKILLs itself at one point: when a progress message names the stage
 # (part-way through it), or at the first fsync, i.e. with a cache file written but not renamed.
 CHILD = textwrap.dedent("""
@@ -80,6 +82,7 @@ def test_a_rebuild_killed_over_a_good_cache_is_not_trusted_half_done(tiny_config
     assert again.loaded_from_cache and again.key == manifest["key"]
 
 
+@pytest.mark.real_data  # downloads the real MovieLens 100K into its own home, twice
 @pytest.mark.parametrize("stage", ["Verifying", "fsync"])
 def test_a_download_killed_before_or_while_caching_is_fetched_again(tmp_path, stage):
     config = Config(home=tmp_path / "home")
