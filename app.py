@@ -61,15 +61,14 @@ def main() -> None:
     if view == "Compare":  # a fragment too: a rating in any column reruns every column
         compare.live(demo, rec, session, controls, tags_of)
         return
-    allowed = controls.allowed(rec.catalog, tags_of)
-    profile, recs = foryou.recommendations(rec, session, controls, allowed)
+    ranking, recs = foryou.recommendations(rec, session, controls.query(rec, tags_of))
     loop_caption(rec, session, recs)
     if view == "Browse & search":
         explore.render_browse(rec, session, controls, tags_of)
     elif view == "Why these?":
-        insight.render_why(rec, profile, recs, controls, allowed)
+        insight.render_why(rec, ranking, recs)
     elif view == "Interest map":
-        insight.render_map(demo, rec, profile, recs)
+        insight.render_map(demo, rec, ranking.profile, recs)
     elif view == "Add a video":
         explore.render_add(demo.rec, rec, session, demo.tagger)
     elif view == "Evaluation":

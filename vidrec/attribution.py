@@ -8,22 +8,21 @@ of weight rows. z-scoring subtracts a mean over the candidates and divides by on
 linear per rating, so rating j's share of z(x)_i is (x_ij − mean_c x_cj) / std(x). Popularity
 is the one term no rating moves. The split adds up to recommend()'s score to float rounding.
 
-The module reads HybridRecommender's private helpers (``_candidates``, ``_attention_rows``,
-``_ranked``, ...) and BiasedMF's Gram matrix on purpose: the split must use the very
-candidates and statistics the ranking used, not a re-derivation that could drift from them.
+It reads only the public seam: the Ranking (pool, raw signals, spreads, weights) that ranked the
+list, and each model's own per-rating terms (``HybridRecommender.rating_terms``), so the split
+uses the very candidates and statistics the ranking used and cannot drift from them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from vidrec.errors import DataError
-from vidrec.recommender import HybridRecommender, Profile, _check_k, _share, _spread, _zscore
+from vidrec.recommender import LIKED_STARS, HybridRecommender, Ranking, zscore
 
 log = logging.getLogger(__name__)
 PARTS = ("content", "mf_preference", "item_item")  # per_rating's last axis
@@ -53,13 +52,16 @@ class Attribution:
         return self.per_rating.sum(axis=2)
 
     def cited(self, i: int) -> tuple[int, float] | None:
-        """The rating that lifts video i most, and its share of all that lifts video i.
+        """The liked rating that lifts video i most, and its share of all that lifts video i.
 
         share = that rating's total ÷ the sum of every positive term of the score (positive
         per-rating totals plus positive base terms), so it lies in (0, 1] and the shares of
-        all lifting terms add to 1. None when no rating lifts the video.
+        all lifting terms add to 1. Only a rating of LIKED_STARS or more is cited: a dislike
+        that lifts a pick (by pushing its rivals down) is not why the viewer would want it.
+        None when no liked rating lifts the video.
         """
         totals, lift = self._lift(i)
+        totals = np.where(self.stars >= LIKED_STARS, totals, 0.0)
         if totals.size == 0 or totals.max() <= 0:
             return None
         j = int(totals.argmax())
@@ -87,38 +89,29 @@ class Counterfactual:
     ranks_without: tuple[int | None, ...]  # (m,) rank after removing rating j and re-folding
 
 
-def explain(
-    rec: HybridRecommender,
-    viewer: Mapping | Profile,
-    video_ids,
-    alpha: float | None = None,
-    allowed: np.ndarray | None = None,
-    k: int = 10,
-) -> Attribution:
+def explain(rec: HybridRecommender, ranking: Ranking, video_ids=None) -> Attribution:
     """Split the scores of candidate videos exactly into per-rating and base terms.
 
-    ``alpha``, ``allowed`` and ``k`` mean what they mean in ``rec.recommend``: with the same
-    values the candidates, statistics and so the scores are the same. Every video must be one
-    recommend() could list (known, unrated, allowed); anything else raises a typed error.
+    The split reads the ranking's own pool, signals, spreads and weights, so it explains the
+    very scores that ranked the list. ``video_ids`` defaults to the listed videos; each must be
+    one the ranking scored (known, unrated, allowed, retrieved), else a typed error says why.
     """
-    prof = rec._as_profile(viewer)
-    alpha = _share("alpha", rec.config.alpha if alpha is None else alpha)
-    allowed = rec.check_mask(allowed)
-    cand = rec._pool(prof, _check_k(k), allowed)  # the candidates _ranked scores
-    at = _locate(rec, cand, _unrated_rows(rec, prof, video_ids, allowed))  # (n,) into cand
-    mf_share, item_share = rec.collab_shares()
+    prof = ranking.profile
+    rows = ranking.rows if video_ids is None else _unrated_rows(rec, ranking, video_ids)
+    at = _located(rec, ranking, rows)  # (n,) into the pool
+    terms = rec.rating_terms(prof, ranking.pool)  # (n_c, m, 3) raw, unweighted
+    weights = ranking.weights
     per_rating = np.stack(
         [
-            alpha * _content_terms(rec, prof, cand, at),
-            (1 - alpha) * mf_share * _mf_terms(rec, prof, cand, at),
-            (1 - alpha) * item_share * _item_item_terms(rec, prof, cand, at),
+            weights[s] * _z_terms(terms[:, :, s], ranking.spreads[s], at)
+            for s in range(terms.shape[2])
         ],
         axis=2,
     )  # (n, m, 3)
-    popularity = rec.popularity_weight(prof.n) * _zscore(rec.popularity[cand])  # (n_c,)
+    popularity = float(weights[3]) * zscore(ranking.signals[3], ranking.spreads[3])  # (n_c,)
     base = popularity[at].astype(np.float64)[:, None]  # (n, 1)
     return Attribution(
-        video_ids=rec.video_ids[cand[at]],
+        video_ids=rec.video_ids[ranking.pool[at]],
         rated_ids=rec.video_ids[prof.rows],
         stars=prof.stars.copy(),
         score=per_rating.sum(axis=(1, 2)) + base.sum(axis=1),
@@ -127,24 +120,17 @@ def explain(
     )
 
 
-def recommend_with_reasons(
-    rec: HybridRecommender,
-    viewer: Mapping | Profile,
-    k: int = 10,
-    alpha: float | None = None,
-    diversity: float = 0.0,
-    allowed: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """rec.recommend()'s list plus each pick's reason, read off the exact split of its score.
+def recommend_with_reasons(rec: HybridRecommender, ranking: Ranking) -> pd.DataFrame:
+    """The ranking's list (as recommend() gives it) plus each pick's reason, read off the exact
+    split of its score.
 
     The reason names the rating that lifts the pick most, with its share, so what the card
     says is what ranked it; a pick mostly lifted by popularity, or by many ratings at once,
     says so instead of naming one.
     """
-    prof = rec._as_profile(viewer)
-    top = rec.recommend(prof, k=k, alpha=alpha, diversity=diversity, allowed=allowed)
-    att = explain(rec, prof, top["video_id"], alpha=alpha, allowed=allowed, k=k)
-    return pd.concat([top, reasons(att, rec.catalog["title"].to_numpy()[prof.rows])], axis=1)
+    top = rec.table(ranking)
+    rated_titles = rec.catalog["title"].to_numpy()[ranking.profile.rows]
+    return pd.concat([top, reasons(explain(rec, ranking), rated_titles)], axis=1)
 
 
 def reasons(att: Attribution, rated_titles) -> pd.DataFrame:
@@ -168,45 +154,40 @@ def reasons(att: Attribution, rated_titles) -> pd.DataFrame:
 
 
 def counterfactual(
-    rec: HybridRecommender,
-    viewer: Mapping | Profile,
-    video_id,
-    alpha: float | None = None,
-    allowed: np.ndarray | None = None,
-    depth: int = 200,
+    rec: HybridRecommender, ranking: Ranking, video_id, depth: int = 200
 ) -> Counterfactual:
     """Leave one rating out at a time, re-fold and re-rank: how far the video moves.
 
-    Ranks are positions in ``recommend(k=depth)`` with no diversity (a viewer left with no
-    rating gets the new-viewer mix, as recommend() gives); past ``depth`` (at most 1000) a
-    rank is None. Costs one fold-in and one ranking per rating.
+    Ranks are positions in the ranking's query with k = ``depth`` and no diversity (a viewer
+    left with no rating gets the new-viewer mix, as recommend() gives); past ``depth`` (at most
+    1000) a rank is None. Costs one fold-in and one ranking per rating.
     """
-    prof = rec._as_profile(viewer)
-    row = _unrated_rows(rec, prof, [video_id], rec.check_mask(allowed))[0]
-    rank = _rank(rec, prof, row, alpha, allowed, depth)  # first: bad alpha or depth raise here
+    query = replace(ranking.query, k=depth, diversity=0.0)  # bad depth raises here
+    prof = ranking.profile
+    row = _unrated_rows(rec, ranking, [video_id])[0]
     ranks = []
     for vid in prof.ratings:
         rest = {v: s for v, s in prof.ratings.items() if v != vid}
-        ranks.append(_rank(rec, rec.profile(rest), row, alpha, allowed, depth))
+        ranks.append(_rank_of(rec.rank(rest, query), row))
     return Counterfactual(
         video_id=int(rec.video_ids[row]),
-        depth=depth,
-        rank=rank,
+        depth=query.k,
+        rank=_rank_of(rec.rank(prof, query), row),
         rated_ids=rec.video_ids[prof.rows],
         ranks_without=tuple(ranks),
     )
 
 
-def _rank(rec: HybridRecommender, prof: Profile, row: int, alpha, allowed, depth) -> int | None:
-    """1-based position of a catalog row in the viewer's top ``depth``, else None."""
-    rows, _, _ = rec._ranked(prof, depth, alpha, 0.0, allowed)
-    hit = np.flatnonzero(rows == row)
+def _rank_of(ranking: Ranking, row: int) -> int | None:
+    """1-based position of a catalog row in a ranking's list, else None."""
+    hit = np.flatnonzero(ranking.rows == row)
     return int(hit[0]) + 1 if len(hit) else None
 
 
-def _unrated_rows(rec: HybridRecommender, prof: Profile, video_ids, allowed) -> np.ndarray:
+def _unrated_rows(rec: HybridRecommender, ranking: Ranking, video_ids) -> np.ndarray:
     """Catalog rows of videos that can have a score: known, not rated, inside the filter."""
-    rows = rec.rows_of(video_ids)  # unknown ids raise UnknownVideoError
+    rows = rec.videos.rows_of(video_ids)  # unknown ids raise UnknownVideoError
+    prof, allowed = ranking.profile, ranking.query.allowed
     for row in rows:
         vid = int(rec.video_ids[row])
         if row in prof.rows:
@@ -217,62 +198,23 @@ def _unrated_rows(rec: HybridRecommender, prof: Profile, video_ids, allowed) -> 
     return rows
 
 
-def _locate(rec: HybridRecommender, cand: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(n,) positions of rows in the candidates; a row retrieval left out has no score."""
-    order = np.argsort(cand, kind="stable")
-    at = order[np.minimum(np.searchsorted(cand, rows, sorter=order), len(cand) - 1)]
-    missing = rows[cand[at] != rows] if len(cand) else rows
-    if len(missing):
+def _located(rec: HybridRecommender, ranking: Ranking, rows: np.ndarray) -> np.ndarray:
+    """(n,) positions of rows in the ranking's pool; a row retrieval left out has no score."""
+    at = ranking.positions(rows)
+    if (at < 0).any():
+        missing = int(rec.video_ids[rows[at < 0][0]])
         raise DataError(
-            f"video {int(rec.video_ids[missing[0]])} is not among the {len(cand)} candidates "
+            f"video {missing} is not among the {len(ranking.pool)} candidates "
             "retrieved for this viewer, so it has no score to explain"
         )
     return at
 
 
-def _z_terms(terms: np.ndarray, x: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """(n, m) rating j's share of _zscore(x)[at], where x = terms.sum(1) over the candidates.
+def _z_terms(terms: np.ndarray, std: float, at: np.ndarray) -> np.ndarray:
+    """(n, m) rating j's share of zscore(x)[at], where x = terms.sum(1) over the pool.
 
-    The std is taken from the engine's own float32 x, so the zero-std cut matches _zscore.
+    ``std`` is the ranking's spread of its own float32 x, so the zero-spread cut is the same.
     """
-    std = _spread(x) if x.size else 0.0
     if not std:
         return np.zeros((len(at), terms.shape[1]))
     return (terms[at] - terms.mean(axis=0)) / std
-
-
-def _content_terms(rec: HybridRecommender, prof: Profile, cand, at) -> np.ndarray:
-    """(n, m) z-scored content terms: attention of video i on rated j times j's signed weight."""
-    att = rec._attention_rows(prof, cand)  # (n_c, m) float32
-    x = att @ prof.weights  # content_scores(prof, cand), bit for bit, without a second softmax
-    return _z_terms(att.astype(np.float64) * prof.weights, x, at)
-
-
-def _mf_terms(rec: HybridRecommender, prof: Profile, cand, at) -> np.ndarray:
-    """(n, m) z-scored MF preference terms c·V_iᵀA⁻¹V_j, A the ridge matrix fold_in solves."""
-    if prof.n == 0:
-        return np.zeros((len(at), 0))
-    p = rec.mf.params
-    V = rec.mf.item_factors.numpy()  # (n_items, d) float64
-    rated = V[prof.rows]  # (m, d)
-    a = (
-        p.unobserved_weight * rec.mf._gram.numpy()
-        + p.observed_weight * rated.T @ rated
-        + p.reg * np.eye(V.shape[1])
-    )  # (d, d), as in BiasedMF.fold_in
-    solved = np.linalg.solve(a, rated.T)  # (d, m) A⁻¹V_j
-    terms = (p.unobserved_weight + p.observed_weight) * (V[cand] @ solved)  # (n_c, m)
-    return _z_terms(terms, rec.mf.preference_scores(prof.collab, cand), at)
-
-
-def _item_item_terms(rec: HybridRecommender, prof: Profile, cand, at) -> np.ndarray:
-    """(n, m) z-scored item-item terms W[j, i]; zeros when the blend does not use item-item."""
-    if rec.collab_shares()[1] == 0:
-        return np.zeros((len(at), prof.n))
-    W = rec.item_item.weights  # (n_w, n_w): rows past n_w (added videos) score 0
-    n_w = W.shape[0]
-    known, inside = prof.rows < n_w, cand < n_w
-    terms = np.zeros((len(cand), prof.n))  # (n_c, m)
-    terms[np.ix_(inside, known)] = W[np.ix_(prof.rows[known], cand[inside])].T
-    x = rec.item_item.scores(prof.rows, len(rec.video_ids))[cand]
-    return _z_terms(terms, x, at)

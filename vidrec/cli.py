@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 
 import pandas as pd
 
 from vidrec.config import Config
+from vidrec.data.schema import parse_stars
 from vidrec.errors import VidrecError
 
 log = logging.getLogger(__name__)
@@ -109,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_out_json(n)
     n.set_defaults(run=cmd_bench)
 
-    o = sub.add_parser("report", help="regenerate the README's results section from results/")
-    o.add_argument("--readme", default="README.md")
+    o = sub.add_parser("report", help="regenerate docs/evaluation.md's tables from results/")
+    o.add_argument("--doc", help="the page to update (default: the repo's docs/evaluation.md)")
     o.add_argument("--results", help="results folder (default: the repo's results/)")
     o.set_defaults(run=cmd_report)
     return p
@@ -168,13 +168,14 @@ def cmd_build(args, config: Config) -> int:
 
 def cmd_recommend(args, config: Config) -> int:
     from vidrec.attribution import explain, recommend_with_reasons
-    from vidrec.viewer.why import top_terms
+    from vidrec.present.why import top_terms
 
     rec = _recommender(config)
     ratings = _ratings(rec, args)
-    out = recommend_with_reasons(rec, ratings, k=args.k, alpha=args.alpha, diversity=args.diversity)
+    ranking = rec.rank(ratings, rec.query(k=args.k, alpha=args.alpha, diversity=args.diversity))
+    out = recommend_with_reasons(rec, ranking)
     if args.json:  # the three ratings that lift each pick most, in score units
-        att = explain(rec, ratings, out["video_id"], alpha=args.alpha, k=args.k)
+        att = explain(rec, ranking)
         out["attribution"] = [top_terms(att, i, rec) for i in range(len(out))]
     _emit(out[JSON_COLUMNS if args.json else OUTPUT_COLUMNS], args.json)
     return 0
@@ -182,13 +183,14 @@ def cmd_recommend(args, config: Config) -> int:
 
 def cmd_explain(args, config: Config) -> int:
     from vidrec.attribution import counterfactual, explain
-    from vidrec.viewer.why import split_table
+    from vidrec.present.why import split_table
 
     rec = _recommender(config)
     ratings = _ratings(rec, args)
-    video = rec.find_title(args.title)
-    att = explain(rec, ratings, [video], alpha=args.alpha)
-    what_if = counterfactual(rec, ratings, video, alpha=args.alpha)
+    video = rec.videos.find_title(args.title)
+    ranking = rec.rank(ratings, rec.query(alpha=args.alpha))
+    att = explain(rec, ranking, [video])
+    what_if = counterfactual(rec, ranking, video)
     table = split_table(att, what_if, rec)
     if args.json:
         _emit(table, True)
@@ -207,7 +209,7 @@ def _ratings(rec, args) -> dict[int, float]:
         title, sep, stars = item.rpartition("=")
         if not sep or not title.strip():
             raise VidrecError(f'--rate {item!r}: write it as "Title (Year)=STARS"')
-        ratings[rec.find_title(title)] = _stars(stars, item)
+        ratings[rec.videos.find_title(title)] = _stars(stars, item)
     return ratings
 
 
@@ -219,23 +221,20 @@ def _user_ratings(rec, user: int) -> dict[int, float]:
 
 
 def _stars(text: str, item: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise VidrecError(f"--rate {item!r}: stars must be a number from 0.5 to 5") from None
-    if not math.isfinite(value) or not 0.5 <= value <= 5:
-        raise VidrecError(f"--rate {item!r}: stars must be from 0.5 to 5")
+    value = parse_stars(text, text=True)
+    if value is None:
+        raise VidrecError(f"--rate {item!r}: stars must be a number from 0.5 to 5")
     return value
 
 
 def cmd_search(args, config: Config) -> int:
-    _emit(_recommender(config, text=True).search(args.text, k=args.k), args.json)
+    _emit(_recommender(config, text=True).videos.search(args.text, k=args.k), args.json)
     return 0
 
 
 def cmd_similar(args, config: Config) -> int:
     rec = _recommender(config)
-    _emit(rec.similar(rec.find_title(args.title), k=args.k), args.json)
+    _emit(rec.videos.similar(rec.videos.find_title(args.title), k=args.k), args.json)
     return 0
 
 
@@ -247,7 +246,7 @@ def cmd_eval(args, config: Config) -> int:
         config, args.sweep, not args.no_baselines, args.folds, progress=_progress()
     )
     doc = _saved("eval", rows, args, config)
-    print(json.dumps(rows, indent=2) if args.json else report.readme_section(evals=doc))
+    print(json.dumps(rows, indent=2) if args.json else report.results_section(evals=doc))
     return 0
 
 
@@ -271,7 +270,7 @@ def cmd_bench(args, config: Config) -> int:
     if args.build:
         rows += build_times(config)
     doc = _saved("bench", rows, args, config)
-    out = [report.readme_section(bench=doc)]
+    out = [report.results_section(bench=doc)]
     if sizes:
         from vidrec.benchmarks.scale import run_scale_bench
 
@@ -279,7 +278,7 @@ def cmd_bench(args, config: Config) -> int:
             "scale", run_scale_bench(sizes, args.repeat, _progress(), config), args, config
         )
         rows = scale["rows"]
-        out.append(report.readme_section(scale=scale))
+        out.append(report.results_section(scale=scale))
     print(json.dumps(rows, indent=2) if args.json else "\n\n".join(out))
     return 0
 
@@ -290,7 +289,7 @@ def _train_bench(sizes: list[int], args, config: Config) -> int:
 
     train = _saved("train", run_train_bench(sizes, args.repeat, _progress()), args, config)
     rows = train["rows"]
-    print(json.dumps(rows, indent=2) if args.json else report.readme_section(train=train))
+    print(json.dumps(rows, indent=2) if args.json else report.results_section(train=train))
     return 0
 
 
@@ -303,7 +302,7 @@ def _viewer_bench(counts: list[int], args, config: Config) -> int:
     say(f"{', '.join(map(str, counts))} viewers x {RATINGS} ratings on one server", 0, 1)
     viewers = _saved("viewers", run_viewer_bench(config.home, counts), args, config)
     rows = viewers["rows"]
-    print(json.dumps(rows, indent=2) if args.json else report.readme_section(viewers=viewers))
+    print(json.dumps(rows, indent=2) if args.json else report.results_section(viewers=viewers))
     return 0
 
 
@@ -312,13 +311,10 @@ def cmd_report(args, config: Config) -> int:
 
     from vidrec.evaluation import report, results
 
-    readme = Path(args.readme)
-    if not readme.is_file():
-        raise VidrecError(f"no README at {readme}")
+    doc = Path(args.doc) if args.doc else results.EVALUATION_DOC
     folder = Path(args.results) if args.results else results.RESULTS
-    docs = [results.load(kind, folder) for kind in results.KINDS]
-    changed = results.update_readme(readme, report.readme_section(*docs))
-    print(f"{readme}: {'updated' if changed else 'already up to date'}")
+    changed = report.regenerate(doc, folder)  # checks everything first; refusals write nothing
+    print(f"{doc}: {'updated' if changed else 'already up to date'}")
     return 0
 
 

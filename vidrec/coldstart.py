@@ -25,6 +25,7 @@ from vidrec.data.schema import (
     year_from_title,
 )
 from vidrec.errors import DataError, shown, video_id_of
+from vidrec.index import Index
 from vidrec.mapping import ContentToCollab, fit_content_map
 from vidrec.mf import BiasedMF
 from vidrec.recommender import HybridRecommender
@@ -70,7 +71,7 @@ def new_video(
     text = video_text(title, genre_str, description, "")
     emb = rec.encoder.encode([text])[0]  # (dim,)
     ids, sims = rec.index.search(emb, NEIGHBOURS)
-    titles = rec.catalog["title"].to_numpy()[rec.rows_of(ids)]
+    titles = rec.catalog["title"].to_numpy()[rec.videos.rows_of(ids)]
     # its year goes in as unknown: a video added today is not of the catalog's era, and in
     # MovieLens the newest films are the least watched, which would sink every new video
     factors, bias = content_map(rec).predict(emb, [genre_str], [None])
@@ -152,27 +153,25 @@ def with_videos(rec: HybridRecommender, added: Sequence[AddedVideo]) -> HybridRe
 
 def _mf_with(mf: BiasedMF, added: Sequence[AddedVideo]) -> BiasedMF:
     """A copy of the MF item side with rows appended (the shared model is not touched)."""
-    out = BiasedMF(mf.params)
-    out.global_mean = mf.global_mean
     factors = torch.as_tensor(np.stack([v.factors for v in added]), dtype=mf.item_factors.dtype)
     biases = torch.as_tensor([v.bias for v in added], dtype=mf.item_bias.dtype)
-    out.item_factors = torch.cat([mf.item_factors, factors])
-    out.item_bias = torch.cat([mf.item_bias, biases])
-    out._refresh_gram()
-    return out
+    factors, biases = torch.cat([mf.item_factors, factors]), torch.cat([mf.item_bias, biases])
+    return BiasedMF.from_item_side(mf.params, factors, biases, mf.global_mean)
 
 
 class OverlayIndex:
     """The shared FAISS index plus a few session vectors searched exactly, results merged."""
 
-    def __init__(self, base, ids: np.ndarray, vectors: np.ndarray):
+    def __init__(self, base: Index, ids: np.ndarray, vectors: np.ndarray):
         self.base, self.extra_ids, self.extra = base, ids, vectors  # (m,), (m, dim)
         self.kind = f"{base.kind} + {len(ids)} added"
 
     def __len__(self) -> int:
         return len(self.base) + len(self.extra_ids)
 
-    def search(self, query: np.ndarray, k: int, exclude: Collection[int] = ()):
+    def search(
+        self, query: np.ndarray, k: int, exclude: Collection[int] = ()
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Best k ids and scores from both parts, excluded ids removed."""
         q = np.asarray(query, np.float32).reshape(-1)
         ids, scores = self.base.search(q, k, exclude=exclude)

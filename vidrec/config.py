@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vidrec.errors import ConfigError, shown
 
@@ -80,10 +82,16 @@ class Config:
     mf_patience: int = _setting(_MF.patience, "positive int", mf="patience")
     # Query-time knobs below (built=False): changing them never rebuilds anything.
     item_item_weight: float = _setting(0.4, "share", built=False)  # item-item share of collab
-    alpha: float = _setting(0.1, "share", built=False)  # blend (1 = content only); see README
+    alpha: float = _setting(0.1, "share", built=False)  # blend (1 = content only); docs/design.md
     popularity_weight: float = _setting(0.5, "non-negative", built=False)  # new viewer's prior
     popularity_fade: float = _setting(5.0, "positive", built=False)  # ratings until it is gone
     temperature: float = _setting(0.1, "positive", built=False)  # target-attention softmax
+    # Content attention's null key: a rated video less similar than this to a candidate says
+    # little about it, so one rating (or all-equal stars) still ranks by similarity.
+    null_similarity: float = _setting(0.3, "share", built=False)
+    # A rating below LIKED_STARS counts −dislike_weight (a liked one +1) in the preference and
+    # item-item signals: a 1★ pushes similar videos down. 0 treats it as a plain watch.
+    dislike_weight: float = _setting(1.0, "non-negative", built=False)
     seed: int = _setting(_MF.seed, mf="seed")
 
     def replace(self, **changes) -> Config:
@@ -104,12 +112,12 @@ class Config:
         raise ConfigError(f"{name} {rule}, got {shown(getattr(self, name))}")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Config:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Config:
         """Read VIDREC_<FIELD> variables (e.g. VIDREC_MODEL, VIDREC_ALPHA), then apply overrides."""
-        env = os.environ if env is None else env
-        values = {}
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}  # field name -> parsed value; Config() checks each one
         for f in dataclasses.fields(cls):
-            raw = env.get(f"VIDREC_{f.name.upper()}")
+            raw = source.get(f"VIDREC_{f.name.upper()}")
             if raw is not None and raw != "":
                 values[f.name] = _parse(f.name, raw, f.type)
         values.update({k: v for k, v in overrides.items() if v is not None})

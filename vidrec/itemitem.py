@@ -50,18 +50,30 @@ class ItemItem:
         log.info("item-item λ=%g chosen on a validation split", best)
         return cls(_solve(_gram(users, items, n_items), best), best)
 
-    def scores(self, rated_rows: np.ndarray, n_rows: int | None = None) -> np.ndarray:
+    def scores(self, rated_rows: np.ndarray, n_rows: int | None = None, signs=None) -> np.ndarray:
         """Item-item score of every row for a viewer who rated ``rated_rows``.
 
-        Rows past the trained catalog (videos a viewer added) score 0: nobody co-watched them.
+        ``signs``: each rating's weight on its row of W (default 1); a negative one makes a
+        disliked video push its co-watched videos down. Rows past the trained catalog (videos
+        a viewer added) score 0: nobody co-watched them.
         """
         n = self.weights.shape[0]
         out = np.zeros(n if n_rows is None else n_rows, np.float32)
-        known = np.asarray(rated_rows, np.int64)
-        known = known[known < n]
-        if len(known):
-            out[:n] = self.weights[known].sum(axis=0)
+        rated = np.asarray(rated_rows, np.int64)
+        signs = np.ones(len(rated), np.float32) if signs is None else np.asarray(signs, np.float32)
+        known = rated < n
+        if known.any():
+            out[:n] = signs[known] @ self.weights[rated[known]]
         return out
+
+    def terms(self, rated_rows: np.ndarray, rows: np.ndarray, signs=None) -> np.ndarray:
+        """(n, m) rating j's term s_j·W[j, i] in the score of each row i; scores() sums them."""
+        n = self.weights.shape[0]
+        rated, rows = np.asarray(rated_rows, np.int64), np.asarray(rows, np.int64)
+        known, inside = rated < n, rows < n  # added videos: nobody co-watched them
+        out = np.zeros((len(rows), len(rated)))
+        out[np.ix_(inside, known)] = self.weights[np.ix_(rated[known], rows[inside])].T
+        return out if signs is None else out * np.asarray(signs, np.float64)
 
     def save(self, path: Path) -> None:
         """Safetensors, no pickle."""

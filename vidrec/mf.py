@@ -188,8 +188,12 @@ class BiasedMF:
         return total / max(len(wanted), 1)
 
     # ---- online use -----------------------------------------------------------------------
-    def fold_in(self, item_rows: np.ndarray, stars: np.ndarray) -> UserVector:
-        """A viewer's vectors from their ratings, with the items fixed: two small ridge solves."""
+    def fold_in(self, item_rows: np.ndarray, stars: np.ndarray, targets=None) -> UserVector:
+        """A viewer's vectors from their ratings, with the items fixed: two small ridge solves.
+
+        ``targets``: each rating's target in the preference head (default 1, "watched", as in
+        training); a negative target makes a disliked video push similar ones down.
+        """
         p = self.params
         rows = torch.as_tensor(np.asarray(item_rows, dtype=np.int64))
         r = torch.as_tensor(np.asarray(stars, dtype=np.float64))
@@ -197,18 +201,45 @@ class BiasedMF:
         if len(rows) == 0:
             return UserVector(np.zeros(d, np.float32), np.zeros(d, np.float32), 0.0, 0)
         V = self.item_factors[rows]  # (n, d)
-        a = (
-            p.unobserved_weight * self._gram
-            + p.observed_weight * V.T @ V
-            + p.reg * torch.eye(d, dtype=DTYPE)
-        )
-        pref = torch.linalg.solve(a, (p.unobserved_weight + p.observed_weight) * V.sum(0))
+        t = _targets(targets, len(rows))  # (n,)
+        pref = torch.linalg.solve(self.preference_system(rows), self.confidence * (t @ V))
         X = torch.cat([V, torch.ones(len(rows), 1, dtype=DTYPE)], 1)  # (n, d+1)
         b = X.T @ X + torch.diag(ridge_diagonal(d, p.rating_reg, p.bias_reg))
         taste = torch.linalg.solve(b, X.T @ (r - self.global_mean - self.item_bias[rows]))
         return UserVector(
             pref.float().numpy(), taste[:-1].float().numpy(), float(taste[-1]), len(rows)
         )
+
+    @property
+    def confidence(self) -> float:
+        """The weight c of a rated pair in the preference head: pref = A⁻¹ · c · Σ_j V_j."""
+        return self.params.unobserved_weight + self.params.observed_weight
+
+    def preference_system(self, rated_rows) -> torch.Tensor:
+        """(d, d) the ridge matrix A of the preference fold-in for these rated rows.
+
+        A = w₀·VᵀV + w₁·Σ_j V_jV_jᵀ + λI: the shared Gram plus the rated entries only, the same
+        per-row normal equation training's user half-step solves.
+        """
+        p = self.params
+        V = self.item_factors[torch.as_tensor(np.asarray(rated_rows, dtype=np.int64))]  # (m, d)
+        eye = torch.eye(p.factors, dtype=DTYPE)
+        return p.unobserved_weight * self._gram + p.observed_weight * V.T @ V + p.reg * eye
+
+    def preference_terms(self, rated_rows, rows, targets=None) -> np.ndarray:
+        """(n, m) rating j's exact term c·t_j·V_iᵀA⁻¹V_j in the preference score of each row i.
+
+        Summed over j it is preference_scores(fold_in(rated_rows, ..., targets), rows), up to
+        float32 rounding: the fold-in is linear in the targets once A is fixed.
+        """
+        rated = np.asarray(rated_rows, dtype=np.int64)
+        if len(rated) == 0:
+            return np.zeros((len(rows), 0))
+        V = self.item_factors
+        solved = torch.linalg.solve(self.preference_system(rated), V[rated].T)  # (d, m)
+        at = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+        t = _targets(targets, len(rated))  # (m,)
+        return (self.confidence * (V[at] @ solved) * t).numpy()
 
     def preference_scores(self, user: UserVector, rows: np.ndarray | None = None) -> np.ndarray:
         """How likely the viewer is to pick each item (ranking head), for all or some rows."""
@@ -268,6 +299,13 @@ class BiasedMF:
         model.user_factors = tensors["user_factors"].to(DTYPE)
         model._refresh_gram()
         return model
+
+
+def _targets(targets, n: int) -> torch.Tensor:
+    """(n,) float64 preference targets: all ones (a plain watch) unless given."""
+    if targets is None:
+        return torch.ones(n, dtype=DTYPE)
+    return torch.as_tensor(np.asarray(targets, dtype=np.float64))
 
 
 def _check_triples(users, items, ratings, n_users, n_items):

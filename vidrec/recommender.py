@@ -7,20 +7,20 @@ here are never mutated by a viewer.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from vidrec.catalog import Catalog, check_k
 from vidrec.config import Config
-from vidrec.data.schema import MAX_STARS, MIN_STARS
+from vidrec.data.schema import parse_stars
 from vidrec.errors import DataError, UnknownVideoError, shown, video_id_of
-from vidrec.index import MaxInnerProductIndex, VideoIndex
+from vidrec.index import Index, MaxInnerProductIndex
 from vidrec.itemitem import ItemItem
 from vidrec.mf import BiasedMF, UserVector
 
@@ -28,10 +28,11 @@ if TYPE_CHECKING:  # only a type here: importing content would load torch for no
     from vidrec.content import ContentEncoder
 
 log = logging.getLogger(__name__)
+SIGNALS = ("content", "mf_preference", "item_item", "popularity")  # Ranking.signals' rows
+LIKED_STARS = 3.0  # from here a rating says "more like this"; below it pushes similar videos away
 NEUTRAL_STARS = 2.5  # centre for content weights: 3★ pulls a little, 2★ and below push away
 NEW_VIEWER_DIVERSITY = 0.3  # a viewer with no ratings gets popular *and* varied films
 EXACT_SCORING_MAX = 50_000  # up to this many unrated videos, score them all (no retrieval loss)
-MAX_QUERY = 1_000  # characters of a title query; longer cannot match any title
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Profile:
     stars: np.ndarray  # (n,) float32, aligned with rows
     content: np.ndarray  # (dim,) unit interest vector, zeros when it cancels out or is empty
     collab: UserVector
+    targets: np.ndarray  # (n,) float32 preference/item-item target: +1 liked, −ν disliked
 
     @property
     def n(self) -> int:
@@ -54,6 +56,86 @@ class Profile:
         return self.stars - NEUTRAL_STARS
 
 
+@dataclass(frozen=True, eq=False)
+class Query:
+    """What a list is asked for, validated once; the candidate pool depends on k alone.
+
+    Made by ``HybridRecommender.query`` (which fills α from the config and checks the mask
+    against the catalog), then passed unchanged to ranking, explaining and what-ifs.
+    """
+
+    k: int = 10
+    alpha: float = 0.5  # 1 = content only, 0 = collaborative only
+    diversity: float = 0.0  # MMR trade-off
+    allowed: np.ndarray | None = None  # boolean mask over catalog rows (filters), or None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alpha", _share("alpha", self.alpha))
+        object.__setattr__(self, "diversity", _share("diversity", self.diversity))
+        object.__setattr__(self, "k", check_k(self.k))
+
+    @property
+    def pool_size(self) -> int:
+        """How many candidates a large catalog retrieves for a top-k list."""
+        return max(200, 20 * self.k)
+
+
+@dataclass(frozen=True, eq=False)
+class Ranking:
+    """One ranked list and everything that scored it: the seam between ranking and explaining.
+
+    Every candidate in ``pool`` is scored; a signal's z-score is (x − mean) / spread over the
+    pool (0 when its spread is rounding noise), and the score is the weighted sum of z-scores.
+    Attribution splits the same signals with the same spreads, so it cannot drift from the list.
+    """
+
+    profile: Profile
+    query: Query
+    pool: np.ndarray  # (n_c,) candidate catalog rows
+    signals: np.ndarray  # (4, n_c) float32 raw signals, rows as SIGNALS
+    spreads: np.ndarray  # (4,) each signal's spread over the pool
+    blend: tuple[float, float, float]  # (MF share, item-item share, popularity weight β)
+    order: np.ndarray  # (≤ k,) positions in pool of the list, best first
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Catalog rows of the list, best first."""
+        return self.pool[self.order]
+
+    @property
+    def weights(self) -> np.ndarray:
+        """(4,) each z-scored signal's weight in the score, as SIGNALS."""
+        alpha, (mf_share, item_share, beta) = self.query.alpha, self.blend
+        return np.array([alpha, (1 - alpha) * mf_share, (1 - alpha) * item_share, beta])
+
+    @property
+    def z(self) -> np.ndarray:
+        """(4, n_c) the signals z-scored over the pool."""
+        return np.stack([zscore(x, s) for x, s in zip(self.signals, self.spreads)])
+
+    @property
+    def parts(self) -> np.ndarray:
+        """(n_c, 3) content, collaborative and popularity parts; a row sums to the score."""
+        z, (mf_share, item_share, beta) = self.z, self.blend
+        collab = z[1] if item_share == 0 else mf_share * z[1] + item_share * z[2]
+        alpha = self.query.alpha
+        parts = [alpha * z[0], (1 - alpha) * collab, beta * z[3]]
+        return np.stack(parts, axis=1).astype(np.float32)
+
+    @property
+    def scores(self) -> np.ndarray:
+        """(n_c,) every candidate's score."""
+        return self.parts.sum(axis=1)
+
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """(n,) positions of catalog rows in the pool, −1 where retrieval left a row out."""
+        order = np.argsort(self.pool, kind="stable")
+        found = np.searchsorted(self.pool, rows, sorter=order)
+        at = order[np.minimum(found, len(self.pool) - 1)] if len(self.pool) else found
+        hit = (self.pool[at] == rows) if len(self.pool) else np.zeros(len(rows), bool)
+        return np.where(hit, at, -1)
+
+
 class HybridRecommender:
     """Content understanding (encoder + FAISS) and interest mapping (MF) behind one API."""
 
@@ -61,7 +143,7 @@ class HybridRecommender:
         self,
         catalog: pd.DataFrame,
         embeddings: np.ndarray,
-        index: VideoIndex,
+        index: Index,
         mf: BiasedMF,
         *,
         rating_counts: np.ndarray,
@@ -70,18 +152,16 @@ class HybridRecommender:
         collab_index: MaxInnerProductIndex | None = None,
         item_item: ItemItem | None = None,
     ):
-        self.catalog = catalog.reset_index(drop=True)
+        self.videos = Catalog(catalog, rating_counts, embeddings, index, encoder)
+        self.catalog = self.videos.frame  # the catalog frame, rows aligned with embeddings
+        self.video_ids = self.videos.video_ids
+        self.rating_counts = self.videos.rating_counts
+        self.popularity = self.videos.popularity  # (n_items,) log(1 + ratings)
         self.embeddings = embeddings  # (n_items, dim) unit rows, aligned with catalog rows
         self.index = index
         self.mf = mf
         self.encoder = encoder
         self.config = config
-        self.video_ids = self.catalog["video_id"].to_numpy(np.int64)
-        self._row = {int(v): r for r, v in enumerate(self.video_ids)}
-        self._id_order = np.argsort(self.video_ids, kind="stable")  # for vectorised id -> row
-        self.rating_counts = np.asarray(rating_counts)  # (n_items,)
-        self.popularity = np.log1p(self.rating_counts).astype(np.float32)  # (n_items,)
-        self._popular_rows = np.argsort(-self.popularity, kind="stable")
         if collab_index is not None and len(collab_index) != mf.n_items:
             raise DataError(f"collab index has {len(collab_index)} rows, MF has {mf.n_items}")
         self.collab_index = collab_index  # optional: replaces the MF scan on huge catalogs
@@ -96,11 +176,11 @@ class HybridRecommender:
         unknown = []
         for vid, stars in dict(ratings).items():
             vid_int = video_id_of(vid)
-            if vid_int not in self._row:
+            if vid_int not in self.videos:
                 unknown.append(vid_int)
                 continue
-            value = _number(stars)
-            if value is None or not MIN_STARS <= value <= MAX_STARS:
+            value = parse_stars(stars)
+            if value is None:
                 raise DataError(
                     f"rating for video {vid_int} is {shown(stars)}; stars go from 0.5 to 5"
                 )
@@ -112,19 +192,56 @@ class HybridRecommender:
     def profile(self, ratings: Mapping) -> Profile:
         """Fold a viewer's ratings into both spaces: one weighted mean and two ridge solves."""
         clean = self.check_ratings(ratings)
-        rows = np.array([self._row[v] for v in clean], dtype=np.int64)
+        rows = self.videos.rows_of(list(clean)) if clean else np.zeros(0, np.int64)
         stars = np.array(list(clean.values()), dtype=np.float32)
         content = np.zeros(self.embeddings.shape[1], np.float32)
         if len(rows):
             pull = (stars - NEUTRAL_STARS) @ self.embeddings[rows]  # (dim,)
             norm = float(np.linalg.norm(pull))
             content = pull / norm if norm > 1e-6 else content
-        return Profile(clean, rows, stars, content, self.mf.fold_in(rows, stars))
+        targets = np.where(stars >= LIKED_STARS, 1.0, -self.config.dislike_weight)
+        targets = targets.astype(np.float32)
+        collab = self.mf.fold_in(rows, stars, targets)
+        return Profile(clean, rows, stars, content, collab, targets)
 
-    def _as_profile(self, viewer: Mapping | Profile) -> Profile:
+    def as_profile(self, viewer: Mapping | Profile) -> Profile:
+        """A Profile as is; a ratings dict folded in (validated) first."""
         return viewer if isinstance(viewer, Profile) else self.profile(viewer)
 
     # ---- recommendation --------------------------------------------------------------------
+    def query(
+        self,
+        k: int = 10,
+        alpha: float | None = None,
+        diversity: float = 0.0,
+        allowed: np.ndarray | None = None,
+    ) -> Query:
+        """A validated Query: α defaults to the config's, the mask must fit the catalog."""
+        alpha = self.config.alpha if alpha is None else alpha
+        query = Query(k=k, alpha=alpha, diversity=diversity)  # the knobs before the mask
+        return replace(query, allowed=self.check_mask(allowed))
+
+    def rank(self, viewer: Mapping | Profile, query: Query | None = None) -> Ranking:
+        """Score every candidate and pick the list: the one result lists and explanations read.
+
+        score = α·content + (1-α)·collaborative + β·popularity, each signal z-scored over the
+        candidates so they are comparable; β fades to 0 by the viewer's fifth rating.
+        """
+        query = self.query() if query is None else query
+        prof = self.as_profile(viewer)
+        pool = self.candidates(prof, query.pool_size, query.allowed)
+        signals = self._signals(prof, pool)  # (4, n_c) raw, as SIGNALS
+        spreads = np.array([spread(x) if x.size else 0.0 for x in signals])
+        blend = (*self.collab_shares(), self.popularity_weight(prof.n))
+        ranking = Ranking(prof, query, pool, signals, spreads, blend, np.zeros(0, np.int64))
+        return replace(ranking, order=self._rerank(ranking, ranking.scores))
+
+    def rows_without_content(self, ranking: Ranking) -> np.ndarray:
+        """The list the same candidates give with the content part taken out and every other
+        part as it is: what content understanding changed is the difference to ranking.rows."""
+        parts = ranking.parts
+        return ranking.pool[self._rerank(ranking, parts[:, 1] + parts[:, 2])]
+
     def recommend(
         self,
         viewer: Mapping | Profile,
@@ -135,31 +252,15 @@ class HybridRecommender:
     ) -> pd.DataFrame:
         """Top-k unrated videos for a viewer, with the score split (vidrec.attribution adds why).
 
-        score = α·content + (1-α)·collaborative + β·popularity, each z-scored over the
-        candidates so they are comparable; β fades to 0 by the viewer's fifth rating.
         ``allowed`` is an optional boolean mask over catalog rows (genre/year filters).
         """
-        prof = self._as_profile(viewer)
-        return self._frame(prof, *self._ranked(prof, k, alpha, diversity, allowed))
+        prof = self.as_profile(viewer)  # the ratings are checked before the knobs
+        return self.table(self.rank(prof, self.query(k, alpha, diversity, allowed)))
 
     def top_ids(self, viewer: Mapping | Profile, k: int = 10, alpha: float | None = None):
         """The video ids recommend() lists, in order, without its table: for offline evaluation."""
-        rows, _, _ = self._ranked(self._as_profile(viewer), k, alpha, 0.0, None)
-        return self.video_ids[rows]
-
-    def _ranked(self, prof: Profile, k, alpha, diversity, allowed):
-        """(rows, scores, score parts) of the top k, best first."""
-        alpha = _share("alpha", self.config.alpha if alpha is None else alpha)
-        diversity = _share("diversity", diversity)
-        k = _check_k(k)
-        allowed = self.check_mask(allowed)
-        rows = self._pool(prof, k, allowed)
-        parts = self._score_parts(prof, rows, alpha)
-        total = parts.sum(axis=1)
-        if prof.n == 0:
-            diversity = max(diversity, NEW_VIEWER_DIVERSITY)
-        order = self._rerank(rows, total, k, diversity)
-        return rows[order], total[order], parts[order]
+        prof = self.as_profile(viewer)
+        return self.video_ids[self.rank(prof, self.query(k, alpha)).rows]
 
     def check_mask(self, allowed) -> np.ndarray | None:
         """A filter mask as recommend() takes it: None, or one boolean per catalog row."""
@@ -173,16 +274,12 @@ class HybridRecommender:
             )
         return allowed
 
-    def _pool(self, prof: Profile, k: int, allowed: np.ndarray | None) -> np.ndarray:
-        """The candidates a top-k list is ranked from; the z-scores are taken over them."""
-        return self._candidates(prof, max(200, 20 * k), allowed)
-
     def popularity_weight(self, n_ratings: int) -> float:
         """The prior's weight: full for a new viewer, zero from the fifth rating on."""
         w = self.config.popularity_weight
         return w * max(0.0, 1.0 - n_ratings / self.config.popularity_fade)
 
-    def _candidates(self, prof: Profile, n: int, allowed: np.ndarray | None) -> np.ndarray:
+    def candidates(self, prof: Profile, n: int, allowed: np.ndarray | None = None) -> np.ndarray:
         """Unrated rows to score: all of them in a small catalog, else a union of retrievers.
 
         A large catalog unions FAISS neighbours of the interest vector and of each loved video,
@@ -192,7 +289,7 @@ class HybridRecommender:
         allowed[prof.rows] = False
         if allowed.sum() <= EXACT_SCORING_MAX:
             return np.flatnonzero(allowed)
-        found = [self._popular_rows[: n + prof.n]]
+        found = [self.videos.popular_rows[: n + prof.n]]
         if prof.collab.n_ratings:
             found.append(self._collab_rows(prof.collab, n))
         loved = prof.rows[prof.weights > 0][-20:]  # the most recent loved videos
@@ -201,13 +298,9 @@ class HybridRecommender:
             queries = np.vstack([prof.content, queries])
         if len(queries):  # one batched search: faiss shares the work across the queries
             ids, _ = self.index.search_many(queries, n // 4 + 1)  # (q, n//4 + 1), -1 padded
-            found.append(self._rows_of_found(ids[ids >= 0]))
+            found.append(self.videos.rows_of_found(ids[ids >= 0]))
         rows = np.unique(np.concatenate(found))
         return rows[allowed[rows]]
-
-    def _rows_of_found(self, ids: np.ndarray) -> np.ndarray:
-        """Rows of ids an index returned (all in the catalog): one searchsorted, no dict walk."""
-        return self._id_order[np.searchsorted(self.video_ids, ids, sorter=self._id_order)]
 
     def _collab_rows(self, user: UserVector, n: int) -> np.ndarray:
         """The n rows the viewer likeliest picks: from the factor index if given, else a scan."""
@@ -216,35 +309,36 @@ class HybridRecommender:
         collab = self.mf.preference_scores(user)
         return np.argpartition(-collab, min(n, len(collab) - 1))[:n]
 
-    def _score_parts(self, prof: Profile, rows: np.ndarray, alpha: float) -> np.ndarray:
-        """(n, 3) contributions of content, collaborative and popularity; rows sum to score.
+    def _signals(self, prof: Profile, rows: np.ndarray) -> np.ndarray:
+        """(4, n) raw signals of catalog rows, as SIGNALS: what rank() z-scores and blends.
 
-        The content part is target attention: each candidate attends over the rated videos
+        The content signal is target attention: each candidate attends over the rated videos
         by embedding similarity and sums their signed weights (loved +, hated −). Unlike the
-        cosine to one mean vector it serves viewers with several distinct tastes.
+        cosine to one mean vector it serves viewers with several distinct tastes. Item-item is
+        computed only when the blend uses it (zeros otherwise).
         """
-        content = self.content_scores(prof, rows)
-        beta = self.popularity_weight(prof.n)
-        return np.stack(
-            [
-                alpha * _zscore(content),
-                (1 - alpha) * self.collab_scores(prof, rows),
-                beta * _zscore(self.popularity[rows]),
-            ],
-            axis=1,
-        ).astype(np.float32)
+        pairs = np.zeros(len(rows), np.float32)
+        if (item_item := self._blended_item_item()) is not None:
+            pairs = item_item.scores(prof.rows, len(self.video_ids), prof.targets)[rows]
+        mf = self.mf.preference_scores(prof.collab, rows)
+        return np.stack([self.content_scores(prof, rows), mf, pairs, self.popularity[rows]])
 
-    def collab_scores(self, prof: Profile, rows: np.ndarray) -> np.ndarray:
-        """Collaborative score: MF preference, blended with item-item co-watching when built.
+    def rating_terms(self, prof: Profile, rows: np.ndarray) -> np.ndarray:
+        """(n, m, 3) each rating's exact term in the content, MF and item-item signals of rows.
 
-        Each is z-scored over the candidates, then mixed by ``item_item_weight``.
+        Summed over the ratings they give _signals' first three rows (the terms the exact
+        attribution z-scores and weighs); each model provides its own split.
         """
-        mf = _zscore(self.mf.preference_scores(prof.collab, rows))
-        mf_share, item_share = self.collab_shares()
-        if item_share == 0:
-            return mf
-        pairs = self.item_item.scores(prof.rows, len(self.video_ids))[rows]
-        return mf_share * mf + item_share * _zscore(pairs)
+        content = self.attention_rows(prof, rows).astype(np.float64) * prof.weights  # (n, m)
+        mf = self.mf.preference_terms(prof.rows, rows, prof.targets)  # (n, m)
+        pairs = np.zeros((len(rows), prof.n))
+        if (item_item := self._blended_item_item()) is not None:
+            pairs = item_item.terms(prof.rows, rows, prof.targets)
+        return np.stack([content, mf, pairs], axis=2)
+
+    def _blended_item_item(self) -> ItemItem | None:
+        """The item-item model when the blend gives it weight, else None."""
+        return self.item_item if self.collab_shares()[1] else None
 
     def collab_shares(self) -> tuple[float, float]:
         """(MF, item-item) weights inside the collaborative score: (1, 0) without item-item."""
@@ -253,8 +347,15 @@ class HybridRecommender:
             return 1.0, 0.0
         return 1.0 - w, w
 
-    def _rerank(self, rows: np.ndarray, score: np.ndarray, k: int, diversity: float) -> np.ndarray:
-        """Maximal marginal relevance: trade score for dissimilarity to what is already picked."""
+    def _rerank(self, ranking: Ranking, score: np.ndarray) -> np.ndarray:
+        """Maximal marginal relevance: trade score for dissimilarity to what is already picked.
+
+        Positions in the ranking's pool of its top k; a new viewer gets at least
+        NEW_VIEWER_DIVERSITY, so the popular start is also a varied one.
+        """
+        rows, k, diversity = ranking.pool, ranking.query.k, ranking.query.diversity
+        if ranking.profile.n == 0:
+            diversity = max(diversity, NEW_VIEWER_DIVERSITY)
         order = np.argsort(-score, kind="stable")
         if diversity <= 0 or len(rows) <= 1:
             return order[:k]
@@ -271,7 +372,9 @@ class HybridRecommender:
             max_sim = np.maximum(max_sim, emb @ emb[nxt])
         return pool[picked]
 
-    def _frame(self, prof: Profile, rows, total, parts) -> pd.DataFrame:
+    def table(self, ranking: Ranking) -> pd.DataFrame:
+        """A ranking's list as recommend() returns it: one row per pick, best first."""
+        rows, parts = ranking.rows, ranking.parts[ranking.order]
         cat = self.catalog.iloc[rows]
         return pd.DataFrame(
             {
@@ -279,11 +382,11 @@ class HybridRecommender:
                 "title": cat["title"].to_numpy(),
                 "year": cat["year"].to_numpy(),
                 "genres": cat["genres"].to_numpy(),
-                "score": total,
+                "score": ranking.scores[ranking.order],
                 "content_score": parts[:, 0],
                 "collab_score": parts[:, 1],
                 "popularity_score": parts[:, 2],
-                "predicted_rating": self.mf.predict(prof.collab, rows),
+                "predicted_rating": self.mf.predict(ranking.profile.collab, rows),
             }
         )
 
@@ -292,7 +395,7 @@ class HybridRecommender:
         """Content score of catalog rows: target attention times signed rating weights."""
         if prof.n == 0:
             return np.zeros(len(rows), np.float32)
-        return self._attention_rows(prof, rows) @ prof.weights
+        return self.attention_rows(prof, rows) @ prof.weights
 
     def attention(self, viewer: Mapping | Profile, video_ids) -> np.ndarray:
         """(n_videos, n_rated) target attention: softmax over rated videos of similarity / τ.
@@ -300,88 +403,28 @@ class HybridRecommender:
         Row i says which of the viewer's rated videos video i "looks at"; multiplied by the
         signed rating weights it gives how much each past rating supports the recommendation.
         """
-        return self._attention_rows(self._as_profile(viewer), self.rows_of(video_ids))
+        return self.attention_rows(self.as_profile(viewer), self.videos.rows_of(video_ids))
 
-    def _attention_rows(self, prof: Profile, rows: np.ndarray) -> np.ndarray:
+    def attention_rows(self, prof: Profile, rows: np.ndarray) -> np.ndarray:
+        """(n, m) target attention of catalog rows over the viewer's rated videos.
+
+        The softmax has a null key (similarity ``null_similarity``, value 0) beside the rated
+        videos: a candidate unlike everything rated attends mostly to it, so its content score
+        falls towards 0 even when the viewer has one rating or rates everything alike.
+        """
         if prof.n == 0:
             return np.zeros((len(rows), 0), np.float32)
-        logits = self.embeddings[rows] @ self.embeddings[prof.rows].T / self.config.temperature
+        sims = self.embeddings[rows] @ self.embeddings[prof.rows].T  # (n, m)
+        null = np.full((len(rows), 1), self.config.null_similarity, sims.dtype)
+        logits = np.hstack([sims, null]) / self.config.temperature
         logits -= logits.max(axis=1, keepdims=True)
         att = np.exp(logits)
-        return (att / att.sum(axis=1, keepdims=True)).astype(np.float32)
-
-    # ---- look-ups ---------------------------------------------------------------------------
-    def rows_of(self, video_ids) -> np.ndarray:
-        """Catalog rows of video ids; unknown ids raise UnknownVideoError naming them."""
-        given = np.asarray(video_ids, dtype=object)
-        if given.ndim > 1:
-            raise DataError(f"video ids must be a flat list, got shape {given.shape}")
-        ids = [video_id_of(v) for v in np.atleast_1d(given).tolist()]
-        missing = [v for v in ids if v not in self._row]
-        if missing:
-            raise UnknownVideoError(f"unknown video id(s): {', '.join(map(str, missing[:10]))}")
-        return np.array([self._row[v] for v in ids], dtype=np.int64)
-
-    def popular(self, n: int = 20) -> pd.DataFrame:
-        """The most-rated videos: what a catalog browser shows before any search."""
-        rows = self._popular_rows[: _check_k(n)]
-        return self.catalog.iloc[rows][["video_id", "title", "year", "genres"]].reset_index(
-            drop=True
-        )
+        return (att / att.sum(axis=1, keepdims=True))[:, :-1].astype(np.float32)
 
     def predict(self, viewer: Mapping | Profile, video_ids) -> np.ndarray:
         """Predicted stars (1–5) for given videos."""
-        prof = self._as_profile(viewer)
-        return self.mf.predict(prof.collab, self.rows_of(video_ids))
-
-    def similar(self, video_id: int, k: int = 10) -> pd.DataFrame:
-        """Videos whose content embedding is nearest to this one's (FAISS)."""
-        row = self.rows_of([video_id])[0]
-        ids, scores = self.index.search(self.embeddings[row], _check_k(k), exclude=[video_id])
-        return self._hits(ids, scores)
-
-    def search(self, text: str, k: int = 10) -> pd.DataFrame:
-        """Plain-language search: the Transformer embeds the text, FAISS finds the videos."""
-        if self.encoder is None:
-            raise DataError("search needs the content encoder, which was not loaded")
-        ids, scores = self.index.search(self.encoder.encode_query(text), _check_k(k))
-        return self._hits(ids, scores)
-
-    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
-        cat = self.catalog.iloc[self.rows_of(ids)] if len(ids) else self.catalog.iloc[[]]
-        out = cat[["video_id", "title", "year", "genres"]].reset_index(drop=True)
-        return out.assign(similarity=np.asarray(scores, np.float32))
-
-    def find_title(self, text: str) -> int:
-        """A video id from a title: exact, then case-insensitive, then a unique substring."""
-        titles = self.catalog["title"]
-        # lone surrogates cannot be encoded for pandas' string arrays, and no title has one
-        query = str(text).strip().encode("utf-8", "replace").decode("utf-8")
-        if len(query) > MAX_QUERY:
-            raise UnknownVideoError(f"no video titled {shown(query)} (titles are shorter)")
-        for mask in (titles == query, titles.str.lower() == query.lower()):
-            if mask.sum() == 1:
-                return int(self.catalog.loc[mask, "video_id"].iat[0])
-        sub = (
-            titles.str.lower().str.contains(query.lower(), regex=False)
-            if query
-            else titles != titles
-        )
-        if sub.sum() == 1:
-            return int(self.catalog.loc[sub, "video_id"].iat[0])
-        if sub.sum() > 1:
-            found = self.catalog.loc[sub].head(8)
-            options = "; ".join(f"{t} [id {v}]" for t, v in zip(found["title"], found["video_id"]))
-            raise UnknownVideoError(f"{shown(query)} matches {sub.sum()} titles, e.g. {options}")
-        close = difflib.get_close_matches(query, titles.tolist(), n=5, cutoff=0.5)
-        hint = f" Did you mean: {'; '.join(close)}?" if close else ""
-        raise UnknownVideoError(f"no video titled {shown(query)}.{hint}")
-
-
-def _check_k(k) -> int:
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= 1000:
-        raise DataError(f"k must be a whole number from 1 to 1000, got {k!r}")
-    return int(k)
+        prof = self.as_profile(viewer)
+        return self.mf.predict(prof.collab, self.videos.rows_of(video_ids))
 
 
 def _number(value: object) -> float | None:
@@ -403,15 +446,18 @@ def _share(name: str, value: object) -> float:
     return number
 
 
-def _zscore(x: np.ndarray) -> np.ndarray:
-    """Centre and scale over the candidates so scores of different kinds can be added."""
+def zscore(x: np.ndarray, std: float | None = None) -> np.ndarray:
+    """Centre and scale over the candidates so scores of different kinds can be added.
+
+    ``std`` is x's spread when the caller has it already (as Ranking keeps it).
+    """
     if x.size == 0:
         return x
-    std = _spread(x)
+    std = spread(x) if std is None else float(std)  # a Python float keeps x's dtype
     return (x - x.mean()) / std if std else np.zeros_like(x)
 
 
-def _spread(x: np.ndarray) -> float:
+def spread(x: np.ndarray) -> float:
     """x's std, or 0 when it is float32 rounding noise (a part every candidate shares).
 
     Regression: a viewer whose ratings all weigh alike gets the same content score for every

@@ -1,4 +1,4 @@
-"""Latency of the online paths, reported as p50/p95 (numbers for the README, not test gates)."""
+"""Latency of the online paths, reported as p50/p95 (numbers for docs/evaluation.md, not gates)."""
 
 from __future__ import annotations
 
@@ -55,11 +55,14 @@ def run_bench(rec: HybridRecommender, repeat: int = 200) -> list[dict]:
         ("fold-in + recommend top-10", lambda i: rec.recommend(with_new(i), k=10)),
         (
             "… + each pick's reason (exact split)",
-            lambda i: recommend_with_reasons(rec, with_new(i)),
+            lambda i: recommend_with_reasons(rec, rec.rank(with_new(i))),
         ),
         ("what-if: top pick, each rating taken away", lambda i: _what_if(rec, with_new(i))),
-        ("search by text (encode + FAISS)", lambda i: rec.search(queries[i % len(queries)], 10)),
-        ("similar items (FAISS)", lambda i: rec.similar(int(new_ids[i]), 10)),
+        (
+            "search by text (encode + FAISS)",
+            lambda i: rec.videos.search(queries[i % len(queries)], 10),
+        ),
+        ("similar items (FAISS)", lambda i: rec.videos.similar(int(new_ids[i]), 10)),
     ]
     out = []
     for name, fn in rows:
@@ -71,14 +74,15 @@ def run_bench(rec: HybridRecommender, repeat: int = 200) -> list[dict]:
 
 def _what_if(rec: HybridRecommender, ratings: dict[int, float]):
     """Why these?'s what-if for the first pick: one re-fold and re-rank per rating."""
-    return counterfactual(rec, ratings, int(rec.top_ids(ratings, k=1)[0]))
+    ranking = rec.rank(ratings)
+    return counterfactual(rec, ranking, int(rec.video_ids[ranking.rows[0]]))
 
 
 def _seed_ratings(rec: HybridRecommender) -> dict[int, float]:
     ratings = {}
     for title in SEED_TITLES:
         try:
-            ratings[rec.find_title(title)] = 5.0
+            ratings[rec.videos.find_title(title)] = 5.0
         except KeyError:
             continue  # another catalog: fall back to popular videos below
     if not ratings:

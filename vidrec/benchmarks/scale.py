@@ -236,7 +236,7 @@ def _retrieval_row(n, rec: HybridRecommender, viewers, repeat: int, last: dict) 
     queries = np.mean([1 + int((p.weights > 0).sum()) for p in profiles])  # interest + loved
 
     def call(i: int) -> None:
-        rec._candidates(profiles[i % len(profiles)], CANDIDATES, None)
+        rec.candidates(profiles[i % len(profiles)], CANDIDATES)
 
     timing = _ms(_timed(call, repeat))
     name = f"recommend's retrievals alone ({queries:.0f} content queries + MF IVF + popular)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ MIN_STARS, MAX_STARS = 0.5, 5.0  # the rating scale every rating is checked agai
 ADDED_ID_START = 10_000_000  # ids for viewer-added videos, far above any catalog id here
 YEAR_RANGE = (1800, 2100)
 LINE = "_line"  # helper column: the file line a raw row came from, dropped after validation
+
 
 # Placeholders GroupLens uses for "no genre"; newer files spell one genre differently.
 _NO_GENRE = {"unknown", "(no genres listed)", ""}
@@ -328,3 +330,21 @@ def build_ratings(raw: pd.DataFrame, file: str) -> pd.DataFrame:
             len(ratings) - len(deduped),
         )
     return deduped.sort_values(["user_id", "video_id"]).reset_index(drop=True)[list(RATING_COLUMNS)]
+
+
+def parse_stars(value: object, *, text: bool = False, low: float = MIN_STARS) -> float | None:
+    """Stars as a float when ``value`` is a finite number from ``low`` to 5, else None.
+
+    The one star check every way in shares (engine, saved viewers, files, command line,
+    personas). Booleans are never stars (True is an int in Python and a typo in JSON);
+    ``text`` also reads numbers written as text ("4.5"), as files and the command line give.
+    """
+    if isinstance(value, bool):
+        return None
+    if not text and not isinstance(value, int | float | np.integer | np.floating):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]  # any other type is refused below
+    except (TypeError, ValueError, OverflowError):  # 10**400 overflows
+        return None
+    return number if math.isfinite(number) and low <= number <= MAX_STARS else None

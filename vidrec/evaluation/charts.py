@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from vidrec.evaluation.report import FEW_METHODS, eval_tables, few_ratings, sweep
-from vidrec.viewer.style import BASELINE, OURS, styled
+from vidrec.present.style import BASELINE, OURS, styled
 
 
 def alpha_sweep(doc: dict, default_alpha: float | None = None) -> go.Figure:

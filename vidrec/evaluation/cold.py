@@ -20,7 +20,7 @@ from vidrec.config import Config
 from vidrec.data import Dataset, load_dataset
 from vidrec.mapping import fit_content_map
 from vidrec.metrics import K, ranking_metrics
-from vidrec.recommender import HybridRecommender, _zscore
+from vidrec.recommender import HybridRecommender, zscore
 
 COLD_SHARE = 0.10
 PROTOCOL = "C: 10% of films cold, seed 42"
@@ -63,7 +63,7 @@ def evaluate_cold(arts: Artifacts, config: Config, alphas=(0.3, 0.5)) -> list[di
     relevant, scores = _score_users(rec, warm, dataset.ratings, cold, cold_rows, config.seed)
     for alpha in alphas:
         scores[f"blend α={alpha:g}"] = {
-            u: alpha * _zscore(scores["content"][u]) + (1 - alpha) * _zscore(scores["mapped MF"][u])
+            u: alpha * zscore(scores["content"][u]) + (1 - alpha) * zscore(scores["mapped MF"][u])
             for u in relevant
         }
     rows = []

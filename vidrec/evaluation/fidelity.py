@@ -40,14 +40,15 @@ def fidelity_rows(rec: HybridRecommender, ratings) -> list[dict]:
     rng = np.random.default_rng(SEED)
     after: dict[str, list[int]] = {c: [] for c in CHOICES}
     for ratings_of in viewers(rec, ratings):
-        prof = rec.profile(ratings_of)
-        picks = rec.recommend(prof, k=PICKS)["video_id"].to_numpy()
-        att = explain(rec, prof, picks, k=PICKS)
+        ranking = rec.rank(ratings_of, rec.query(k=PICKS))
+        prof, picks = ranking.profile, rec.video_ids[ranking.rows]
+        att = explain(rec, ranking)
         content = rec.attention(prof, picks) * prof.weights  # (picks, m): the old reason
         cited = att.total_by_rating().argmax(axis=1)  # (picks,) the card's rating
         for i, video in enumerate(picks):
             ranks = [
-                r or DEPTH + 1 for r in counterfactual(rec, prof, video, depth=DEPTH).ranks_without
+                r or DEPTH + 1
+                for r in counterfactual(rec, ranking, video, depth=DEPTH).ranks_without
             ]
             chosen = {
                 CHOICES[0]: int(cited[i]),

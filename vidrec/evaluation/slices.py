@@ -78,7 +78,7 @@ def mapped_content(rec, profiles: dict, hidden: dict | None = None) -> dict[int,
         scores = factors @ profile.collab.preference
         hide = list((hidden or {}).get(user, ()))
         scores[
-            np.concatenate([profile.rows, rec.rows_of(hide)]) if hide else profile.rows
+            np.concatenate([profile.rows, rec.videos.rows_of(hide)]) if hide else profile.rows
         ] = -np.inf
         order = np.argsort(-scores, kind="stable")[:K]
         top[user] = rec.video_ids[order[np.isfinite(scores[order])]].tolist()  # tiny catalogs

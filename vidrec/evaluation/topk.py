@@ -39,7 +39,7 @@ def stratified_split(ratings: pd.DataFrame, ratio: float = 0.75, seed: int = 42)
 
 def beyond_accuracy(top: dict[int, list[int]], rec: HybridRecommender) -> dict:
     """Catalog coverage (share of videos in any list) and intra-list diversity (1 − mean cosine)."""
-    lists = [rec.rows_of(ids) for ids in top.values() if len(ids)]
+    lists = [rec.videos.rows_of(ids) for ids in top.values() if len(ids)]
     shown = np.unique(np.concatenate(lists)) if lists else np.array([])
     ild = []
     for rows in (rows for rows in lists if len(rows) > 1):  # diversity needs a pair
@@ -208,7 +208,7 @@ def _explicit_mf_row(fitted: SplitModels, config: Config, rec, tail) -> dict:
     top = {}
     for user in relevant:
         seen = history.get(user, {})
-        rows = rec.rows_of(list(seen)) if seen else np.array([], dtype=np.int64)
+        rows = rec.videos.rows_of(list(seen)) if seen else np.array([], dtype=np.int64)
         pred = mf.predict(
             mf.fold_in(rows, np.array(list(seen.values()))), np.arange(len(rec.video_ids))
         )

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from vidrec.errors import VidrecError
-from vidrec.viewer.style import COLLAB, CONTENT, POPULAR
+from vidrec.present.style import COLLAB, CONTENT, POPULAR
 
 log = logging.getLogger(__name__)
 RUN_STARTED = "_run_started"  # set by every full run; a fragment-only rerun finds it gone

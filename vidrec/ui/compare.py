@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from vidrec.present.compare import LONG_TAIL_MAX, Comparison, compare
 from vidrec.recommender import HybridRecommender, Profile
 from vidrec.ui.common import md, run_started, server_time, show_callback_error
 from vidrec.ui.foryou import rate_widget
 from vidrec.ui.sidebar import Controls
-from vidrec.viewer.compare import LONG_TAIL_MAX, Comparison, compare
 from vidrec.viewer.demo import Demo
 from vidrec.viewer.session import ViewerSession
 
@@ -118,7 +118,7 @@ def _two_viewers(demo: Demo, rec, session: ViewerSession, mine: Profile, alpha: 
 
 def _rating_counts(rec: HybridRecommender, lists: list[pd.DataFrame]) -> dict[int, int]:
     ids = sorted({int(v) for frame in lists for v in frame["video_id"]})
-    return dict(zip(ids, rec.rating_counts[rec.rows_of(ids)].tolist())) if ids else {}
+    return dict(zip(ids, rec.rating_counts[rec.videos.rows_of(ids)].tolist())) if ids else {}
 
 
 def _summary(sources: list[Source], result: Comparison) -> None:

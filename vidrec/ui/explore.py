@@ -48,11 +48,11 @@ def render_browse(
 def _find(rec: HybridRecommender, text: str, mode: str) -> pd.DataFrame:
     text = (text or "").strip()
     if not text:
-        return rec.popular(SHOWN)
+        return rec.videos.popular(SHOWN)
     if mode == "Title":
         hit = rec.catalog["title"].str.contains(text, case=False, regex=False)
         return rec.catalog.loc[hit, ["video_id", "title", "year", "genres"]]
-    return rec.search(text, k=SHOWN * 2)
+    return rec.videos.search(text, k=SHOWN * 2)
 
 
 def _caption(text: str, mode: str, n: int) -> str:

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from vidrec.attribution import recommend_with_reasons
-from vidrec.recommender import HybridRecommender
+from vidrec.present import charts, export, why
+from vidrec.recommender import HybridRecommender, Query, Ranking
 from vidrec.ui.common import (
     chart,
     loop_caption,
@@ -22,26 +23,19 @@ from vidrec.ui.common import (
 )
 from vidrec.ui.saving import render_transfer
 from vidrec.ui.sidebar import Controls
-from vidrec.viewer import charts, export
 from vidrec.viewer.session import NEW, ViewerSession
 
 EDITABLE = 12  # newest ratings shown with their own stars; older ones as one line of text
 MOVE_COLOURS = {"new": "violet", "↑": "green", "↓": "red", "=": "gray"}
 
 
-def recommendations(rec: HybridRecommender, session: ViewerSession, controls: Controls, allowed):
-    """Fold in the viewer and rank: (profile, list); the server time is kept for the header.
-
-    ``allowed``: the filters' mask, controls.allowed(...), made once by the caller.
-    """
+def recommendations(rec: HybridRecommender, session: ViewerSession, query: Query):
+    """Fold in the viewer and rank: (ranking, list); the server time is kept for the header."""
     t0 = time.perf_counter()
-    profile = rec.profile(session.ratings)
-    recs = recommend_with_reasons(
-        rec, profile, k=controls.k, alpha=controls.alpha, diversity=controls.diversity,
-        allowed=allowed,
-    )  # fmt: skip
+    ranking = rec.rank(session.ratings, query)
+    recs = recommend_with_reasons(rec, ranking)
     session.last_update_ms = (time.perf_counter() - t0) * 1000
-    return profile, recs
+    return ranking, recs
 
 
 @st.fragment
@@ -53,25 +47,22 @@ def live(rec: HybridRecommender, session: ViewerSession, controls: Controls, tag
     """
     started = run_started()
     show_callback_error()  # this fragment's own callbacks keep their errors for it
-    allowed = controls.allowed(rec.catalog, tags_of)  # one mask for both lists
-    profile, recs = recommendations(rec, session, controls, allowed)
+    ranking, recs = recommendations(rec, session, controls.query(rec, tags_of))
     loop_caption(rec, session, recs)
     render(rec, session, recs, controls, tags_of)
-    content_moved(rec, profile, recs, controls, allowed)
+    content_moved(rec, ranking, recs)
     server_time(started)
 
 
-def content_moved(rec: HybridRecommender, profile, recs: pd.DataFrame, controls, allowed) -> None:
-    """How many of the picks the content side put there: the same list at α = 0, compared."""
-    if recs.empty or controls.alpha == 0:
+def content_moved(rec: HybridRecommender, ranking: Ranking, recs: pd.DataFrame) -> None:
+    """How many of the picks the content side put there: the list without its content part."""
+    alpha = ranking.query.alpha
+    if recs.empty or alpha == 0:
         return
-    alone = rec.recommend(
-        profile, k=controls.k, alpha=0.0, diversity=controls.diversity, allowed=allowed
-    )
-    moved = len(set(recs["video_id"]) - set(alone["video_id"]))
+    moved = len(set(ranking.rows.tolist()) - set(rec.rows_without_content(ranking).tolist()))
     st.container(key="content_moved").caption(
-        f"Content understanding (α = {controls.alpha:g}) changes {moved} of these "
-        f"{len(recs)} picks compared with collaborative filtering alone (α = 0)."
+        f"Content understanding (α = {alpha:g}) puts {moved} of these {len(recs)} picks here: "
+        "without its part of the score they would not be in the list."
     )
 
 
@@ -136,11 +127,9 @@ def _card(rank: int, row, move: str, session: ViewerSession, tags: list[str]) ->
     genres = md(row.genres.replace("|", " · ")) if row.genres else "no genre listed"
     tag_line = f"  \n🏷️ {md(' · '.join(tags))}" if tags else ""
     st.caption(f"{genres} · predicted {stars(row.predicted_rating)}{tag_line}")
-    st.html(split_bar(row.content_score, row.collab_score, row.popularity_score))
-    st.caption(
-        f"content {row.content_score:+.2f} · collaborative {row.collab_score:+.2f} · "
-        f"popularity {row.popularity_score:+.2f}  \n{md(row.reason)}"
-    )
+    parts = (row.content_score, row.collab_score, row.popularity_score)
+    st.html(split_bar(*parts))
+    st.caption(f"{why.part_shares(*parts)}  \n{md(row.reason)}", help=why.part_numbers(*parts))
     rate_widget(session, row.video_id, f"stars_{row.video_id}")
 
 

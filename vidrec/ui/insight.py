@@ -8,18 +8,18 @@ import streamlit as st
 
 from vidrec.attribution import counterfactual, explain
 from vidrec.evaluation import report, tag_audit
-from vidrec.recommender import HybridRecommender, Profile
+from vidrec.present import charts, maps
+from vidrec.present.why import what_if_table, what_if_text
+from vidrec.recommender import HybridRecommender, Profile, Ranking
 from vidrec.ui import evaluation
 from vidrec.ui.common import chart, md
-from vidrec.viewer import charts, maps
 from vidrec.viewer.demo import Demo
 from vidrec.viewer.session import ViewerSession
-from vidrec.viewer.why import what_if_table, what_if_text
 
 MAX_RATED_COLUMNS = 20  # a long history is cut to the ratings the list attends to most
 
 
-def render_why(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame, controls, allowed):
+def render_why(rec: HybridRecommender, ranking: Ranking, recs: pd.DataFrame):
     """What each past rating adds to each pick's score, what-ifs, and what the Transformer read."""
     st.subheader("Why these? Your ratings × your recommendations")
     st.caption(
@@ -33,9 +33,9 @@ def render_why(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame, con
         format_func=lambda v: {"total": "total contribution", "content": "content part",
                                "collaborative": "collaborative part"}[v],
     )  # fmt: skip
+    profile = ranking.profile
     if profile.n and not recs.empty:
-        att = explain(rec, profile, recs["video_id"], alpha=controls.alpha, allowed=allowed,
-                      k=controls.k)  # fmt: skip
+        att = explain(rec, ranking)
         cols = np.argsort(-np.abs(att.total_by_rating()).sum(0), kind="stable")
         cols = cols[:MAX_RATED_COLUMNS]
         titles = rec.catalog["title"].to_numpy()
@@ -49,20 +49,20 @@ def render_why(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame, con
     else:
         fig = charts.contribution_heatmap(np.zeros((0, 0, 3)), [], [], [])
     chart(fig, "why_heatmap")
-    _what_if(rec, profile, recs, controls, allowed)
+    _what_if(rec, ranking, recs)
     _token_attention(rec, profile, recs)
 
 
-def _what_if(rec: HybridRecommender, profile: Profile, recs: pd.DataFrame, controls, allowed):
+def _what_if(rec: HybridRecommender, ranking: Ranking, recs: pd.DataFrame):
     """Counterfactuals for one pick: each rating taken away, the viewer re-folded, re-ranked."""
     st.subheader("What if you had not rated…")
-    if not profile.n or recs.empty:
+    if not ranking.profile.n or recs.empty:
         st.caption("Rate a video to see which of your ratings each pick depends on.")
         return
     titles = dict(zip(recs["video_id"], recs["title"]))
     video = st.selectbox("Pick", list(titles), format_func=lambda v: titles[v], key="what_if_video")
-    cf = counterfactual(rec, profile, video, alpha=controls.alpha, allowed=allowed)
-    st.markdown(what_if_text(cf, rec, controls.k))
+    cf = counterfactual(rec, ranking, video)
+    st.markdown(what_if_text(cf, rec, ranking.query.k))
     st.dataframe(
         what_if_table(cf, rec), hide_index=True, key="what_if_table", use_container_width=True
     )
@@ -120,7 +120,7 @@ def render_map(demo: Demo, rec: HybridRecommender, profile: Profile, recs: pd.Da
         viewer_xy = (
             tuple(demo.projection.transform(profile.content)) if np.any(profile.content) else None
         )
-        picks = rec.rows_of(recs["video_id"]).tolist()
+        picks = rec.videos.rows_of(recs["video_id"]).tolist()
         fig = maps.interest_map(demo.content_map(rec), titles, genres, rated, viewer_xy, picks)
         chart(fig, "interest_map")
     with collab:

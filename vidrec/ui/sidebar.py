@@ -10,6 +10,7 @@ import streamlit as st
 
 from vidrec.coldstart import new_video
 from vidrec.data.schema import genre_list
+from vidrec.recommender import HybridRecommender, Query
 from vidrec.ui import guide, presenter
 from vidrec.ui.common import md, safely
 from vidrec.ui.loader import SESSION_REC, get_store
@@ -30,6 +31,11 @@ class Controls:
     genres: tuple[str, ...]
     years: tuple[int, int] | None
     tags: tuple[str, ...] = ()
+
+    def query(self, rec: HybridRecommender, tags_of=None) -> Query:
+        """The knobs as the engine's validated Query, with the filters' mask made once."""
+        allowed = self.allowed(rec.catalog, tags_of)
+        return rec.query(k=self.k, alpha=self.alpha, diversity=self.diversity, allowed=allowed)
 
     def allowed(self, catalog: pd.DataFrame, tags_of=None) -> np.ndarray | None:
         """Boolean mask of catalog rows passing the genre, year and tag filters (None: none)."""

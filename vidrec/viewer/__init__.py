@@ -1,1 +1,1 @@
-"""A viewer and the demo's shared state, without Streamlit: session, saved viewers, figures."""
+"""A viewer and the demo's shared state, without Streamlit: session, saved viewers, personas."""

@@ -14,10 +14,10 @@ from vidrec.artifacts import Progress, load_artifacts, make_encoder, recommender
 from vidrec.config import Config
 from vidrec.data.schema import genre_list, user_ratings
 from vidrec.errors import DataError
+from vidrec.present.projection import Projection, fit_projection
 from vidrec.recommender import HybridRecommender, Profile
 from vidrec.tags import ZeroShotTagger, load_vocabulary
 from vidrec.viewer.personas import Persona, load_personas, resolve_ratings
-from vidrec.viewer.projection import Projection, fit_projection
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,10 @@ class Demo:
     ) -> TasteTrail:
         """The preference vector re-folded after each of the last ratings: what moved it where."""
         counts = list(range(max(profile.n - steps, 0) + 1, profile.n + 1))
-        prefs = [rec.mf.fold_in(profile.rows[:i], profile.stars[:i]).preference for i in counts]
+        prefs = [
+            rec.mf.fold_in(profile.rows[:i], profile.stars[:i], profile.targets[:i]).preference
+            for i in counts
+        ]
         prefs = np.array(prefs, np.float64).reshape(len(counts), rec.mf.params.factors)  # (k, d)
         return TasteTrail(self.place(prefs), counts, [int(profile.rows[i - 1]) for i in counts])
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from vidrec.config import ASSETS
+from vidrec.data.schema import parse_stars
 from vidrec.errors import DataError
 
 PERSONAS_FILE = ASSETS / "personas.json"
@@ -71,14 +71,13 @@ def _parse_ratings(raw: object, where: str) -> dict[str, float]:
     low, high = STAR_RANGE
     ratings = {}
     for title, stars in raw.items():
-        # bool is an int subclass; true/false in JSON is a typo, not a rating.
-        valid = isinstance(stars, int | float) and not isinstance(stars, bool)
-        if not valid or not math.isfinite(stars) or not low <= stars <= high:
+        value = parse_stars(stars, low=low)
+        if value is None:
             raise DataError(
                 f"{where}: field 'ratings' gives {title!r} {stars!r} stars; "
                 f"use a number from {low:g} to {high:g}"
             )
-        ratings[title] = float(stars)
+        ratings[title] = value
     return ratings
 
 

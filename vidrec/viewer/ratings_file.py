@@ -16,8 +16,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from vidrec.data.schema import parse_stars
 from vidrec.errors import DataError
-from vidrec.viewer.store import MAX_RATINGS, valid_stars
+from vidrec.viewer.store import MAX_RATINGS
 
 FORMAT, VERSION = "vidrec-ratings", 1  # marker and version written in every JSON export
 COLUMNS = ("video_id", "title", "stars")
@@ -192,7 +193,7 @@ def _matched(rows: list[_Row], catalog: pd.DataFrame, problems: _Problems) -> di
     out: dict[int, tuple[float, str]] = {}
     for row in rows:
         vid = _video(row, ids, by_title, problems)
-        stars = valid_stars(row.stars)
+        stars = parse_stars(row.stars, text=True)
         if stars is None:
             problems.add("stars not a number from 0.5 to 5", f"{row.where}: {_shown(row.stars)}")
         if vid is None or stars is None:

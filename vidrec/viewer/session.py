@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vidrec.coldstart import AddedVideo
-from vidrec.data.schema import genre_list
+from vidrec.data.schema import genre_list, parse_stars
 from vidrec.errors import DataError, video_id_of
-from vidrec.viewer.store import SavedViewer, ViewerStore, valid_stars
+from vidrec.viewer.store import SavedViewer, ViewerStore
 
 NEW, SAME = "new", "="
 
@@ -57,8 +57,8 @@ class ViewerSession:
     def rate(self, video_id: int, stars: float) -> None:
         """Record (or change) a rating of 1–5 stars."""
         vid = video_id_of(video_id)
-        value = valid_stars(stars)  # the store's own check (0.5–5), narrowed to whole-star widgets
-        if value is None or value < 1:
+        value = parse_stars(stars, text=True, low=1.0)  # whole-star widgets: 1–5
+        if value is None:
             raise DataError(f"stars must be from 1 to 5, got {str(stars)[:40]!r}")
         if self.store is not None:
             self.store.set_rating(self.viewer_id, vid, value)
@@ -66,7 +66,7 @@ class ViewerSession:
 
     def replace(self, ratings: dict[int, float]) -> None:
         """Swap in a whole set of ratings (an import, half stars allowed): all or nothing."""
-        clean = {video_id_of(v): valid_stars(s) for v, s in ratings.items()}
+        clean = {video_id_of(v): parse_stars(s, text=True) for v, s in ratings.items()}
         bad = [v for v, s in clean.items() if s is None]
         if bad:
             raise DataError(f"stars must be from 0.5 to 5 (videos {bad[:5]})")

@@ -13,7 +13,6 @@ A file at the path that is not a readable SQLite database is moved aside to
 from __future__ import annotations
 
 import logging
-import math
 import re
 import secrets
 import sqlite3
@@ -32,6 +31,7 @@ from vidrec.data.schema import (
     MAX_TITLE,
     MIN_STARS,
     genre_list,
+    parse_stars,
 )
 from vidrec.errors import DataError, video_id_of
 
@@ -92,17 +92,6 @@ def new_viewer_id() -> str:
 def valid_id(viewer_id: object) -> bool:
     """Whether a value (e.g. from the page URL) has the form of a viewer id."""
     return isinstance(viewer_id, str) and _ID_PATTERN.fullmatch(viewer_id) is not None
-
-
-def valid_stars(stars: object) -> float | None:
-    """Stars as a float when they are a finite number from 0.5 to 5 (text allowed), else None."""
-    if isinstance(stars, bool):
-        return None
-    try:
-        value = float(stars)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return value if math.isfinite(value) and MIN_STARS <= value <= MAX_STARS else None
 
 
 class ViewerStore:
@@ -347,7 +336,7 @@ def _checked_ratings(ratings: Mapping) -> list[tuple[int, float]]:
 
 
 def _checked_stars(stars: object, video_id: object) -> float:
-    value = valid_stars(stars)
+    value = parse_stars(stars, text=True)
     if value is None:
         raise DataError(
             f"rating for video {video_id} is {str(stars)[:40]!r}; "

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from vidrec.errors import DataError
-from vidrec.viewer.style import (
+from vidrec.present.style import (
     COLLAB,
     CONTENT,
     POPULAR,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from vidrec.data.schema import genre_list
 from vidrec.errors import DataError
-from vidrec.viewer.style import require_columns
+from vidrec.present.style import require_columns
 
 LONG_TAIL_MAX = 20  # a film with this many ratings or fewer is long tail (few viewers found it)
 PAIR_COLUMNS = ["first", "second", "shared", "jaccard", "mean_shift"]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from vidrec.errors import DataError
-from vidrec.viewer.style import COLLAB, CONTENT, POPULAR
+from vidrec.present.style import COLLAB, CONTENT, POPULAR
 
 COLUMNS = {  # recommend_with_reasons column -> exported name
     "title": "title",

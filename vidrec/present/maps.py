@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from vidrec.errors import DataError
-from vidrec.viewer.style import (
+from vidrec.present.style import (
     FONT_SIZE,
     GENRE_COLOURS,
     HIGHLIGHT,

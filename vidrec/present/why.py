@@ -73,4 +73,37 @@ def what_if_table(cf: Counterfactual, rec: HybridRecommender) -> pd.DataFrame:
 
 def _titles(rec: HybridRecommender, video_ids) -> np.ndarray:
     """Titles of catalog videos, in the order given."""
-    return rec.catalog["title"].to_numpy()[rec.rows_of(video_ids)]
+    return rec.catalog["title"].to_numpy()[rec.videos.rows_of(video_ids)]
+
+
+PART_NAMES = ("content", "collaborative", "popularity")  # a card's three score parts
+
+
+def part_shares(content: float, collab: float, popular: float) -> str:
+    """A pick's score parts as shares of what lifts it: "collaborative 91% · content 9%".
+
+    Each part is measured against the average candidate, so a part can hold a pick back; those
+    are named after the lifting shares. Exact numbers belong in a tooltip (part_numbers).
+    """
+    parts = dict(zip(PART_NAMES, (content, collab, popular)))
+    lift = sum(v for v in parts.values() if v > 0)
+    up = sorted(((v, k) for k, v in parts.items() if v > 0), key=lambda p: (-p[0], p[1]))
+    down = [k for k, v in parts.items() if v < 0 and _signed(v) != "0.00"]
+    held = f"held back by {' and '.join(down)}" if down else ""
+    if not lift:
+        return held or "no part lifts it above the average candidate"
+    text = "lifted by " + " · ".join(f"{name} {v / lift:.0%}" for v, name in up)
+    return f"{text}; {held}" if held else text
+
+
+def part_numbers(content: float, collab: float, popular: float) -> str:
+    """The exact parts in score units (z-scores over the candidates, weighted), for a tooltip."""
+    values = (content, collab, popular)
+    shown = " + ".join(f"{name} {_signed(v)}" for name, v in zip(PART_NAMES, values))
+    return f"score {_signed(sum(values))} = {shown}, in weighted z-scores over the candidates"
+
+
+def _signed(value: float) -> str:
+    """+1.23 / −0.45, and 0.00 rather than "-0.00"."""
+    text = f"{value:+.2f}"
+    return "0.00" if text in ("+0.00", "-0.00") else text.replace("-", "−")

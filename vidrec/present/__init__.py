@@ -1,0 +1,1 @@
+"""Presentation without Streamlit: figures, maps, exports, and the compare and why wording."""
