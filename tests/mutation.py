@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SCOPE = [  # the maths: ranking, interest mapping, item-item, content map, metrics, pooling
     "vidrec.recommender.*",
+    "vidrec.catalog.*",  # the look-ups that left the recommender
     "vidrec.mf.*",
     "vidrec.itemitem.*",
     "vidrec.mapping.*",

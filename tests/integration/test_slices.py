@@ -68,10 +68,15 @@ def test_validation_choice_is_the_best_grid_point_and_never_reads_the_test(tiny_
     fitted = fit_split(arts, tiny_built, weights={0.0, 1.0, *slices.WEIGHTS})
     poisoned = SplitModels(fitted.train, fitted.test.iloc[0:0], fitted.split, fitted.recs, 0.0)
     chosen, grid = slices.choose_on_validation(arts, poisoned, tiny_built)  # no test ratings
-    assert len(grid) == len(slices.ALPHAS) * len(slices.WEIGHTS)
+    knobs = len(slices.WEIGHTS) * len(slices.DISLIKES)  # α = 0 reads no null key: one value
+    assert len(grid) == knobs * (1 + (len(slices.ALPHAS) - 1) * len(slices.NULLS))
     assert all(r["protocol"].startswith("V") for r in grid)
-    best = max(grid, key=lambda r: r["ndcg@10"])
-    assert chosen == {"alpha": best["alpha"], "item_item_weight": best["item_item_weight"]}
+    # the rule: the best liked nDCG among points within TOLERANCE of the best all-ratings nDCG
+    top = max(r["ndcg@10"] for r in grid)
+    near = [r for r in grid if r["ndcg@10"] >= top - slices.TOLERANCE]
+    best = max(near, key=lambda r: r["liked_ndcg@10"])
+    assert chosen == {k: best[k] for k in slices.CHOSEN}
+    assert [r for r in grid if r.get("chosen")] == [best]
     assert report.chosen({"rows": grid}) == best
 
 

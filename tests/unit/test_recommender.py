@@ -864,3 +864,29 @@ def test_query_is_validated_once_and_the_list_is_the_ranking_table():
         with pytest.raises(DataError):
             rec.query(**bad)
     assert rec.query().alpha == rec.config.alpha
+
+
+def test_a_one_star_rating_pushes_similar_videos_down_in_every_part():
+    """Issue 23: a 1★ once counted as "watched, want more like it" in the preference and
+    item-item parts. Now each part's exact term of the 1★ sinks the candidate most like it."""
+    from vidrec.attribution import explain
+
+    rec = make_hand()
+    ratings = {101: 5.0, 103: 1.0}  # love Star Cruiser (e1), hate Deep Sea (e3)
+    ranking = rec.rank(ratings, rec.query(k=4, alpha=0.4))
+    att = explain(rec, ranking, [104, 106, 102])  # Moon Garden, Sea Song (e3-like), Paris
+    one_star = 1  # Deep Sea's column
+    assert (att.per_rating[:2, one_star, 0] < 0).all()  # content: attention × (1 − 2.5)
+    # MF: t = −1; A = VᵀV + I over rows 0 (1, 0) and 2 (1, 1) = [[3, 1], [1, 2]], A⁻¹V₂ =
+    # (1, 2)/5, so the term on row i is −V_i·(1, 2)/5: Moon Garden (1, −1) +0.2, Sea Song (0, −1)
+    # +0.4, Paris (0, 1) −0.4: it sinks Paris, whose factors point the 1★'s way, most.
+    raw = rec.mf.preference_terms(ranking.profile.rows, rec.videos.rows_of([104, 106, 102]),
+                                  ranking.profile.targets)  # fmt: skip
+    np.testing.assert_allclose(raw[:, one_star], [0.2, 0.4, -0.4], atol=1e-9)
+    assert att.per_rating[2, one_star, 1] < att.per_rating[0, one_star, 1]
+    # item-item: −B[2] on rows 3, 5, 1 = (−0.5, 0, 0)
+    raw_pairs = rec.item_item.terms(ranking.profile.rows, rec.videos.rows_of([104, 106, 102]),
+                                    ranking.profile.targets)  # fmt: skip
+    np.testing.assert_allclose(raw_pairs[:, one_star], [-0.5, 0.0, 0.0], atol=1e-7)
+    # and the card never cites the 1★, even where its z-scored term lifts a pick
+    assert all(att.cited(i) is None or att.cited(i)[0] != one_star for i in range(3))

@@ -17,6 +17,8 @@ from vidrec.evaluation.tag_audit import AUDIT_FILE, load_audit, summary
 TOP_K = {
     "method": "method",
     "ndcg@10": "nDCG@10",
+    "liked_ndcg@10": "liked nDCG@10",
+    "disliked@10": "disliked@10",
     "precision@10": "P@10",
     "recall@10": "R@10",
     "map@10": "MAP@10",
@@ -100,9 +102,14 @@ def eval_tables(doc: dict) -> dict[str, pd.DataFrame]:
     }
 
 
+def few_rows(doc: dict) -> list[dict]:
+    """The few-ratings protocol's rows (protocol F)."""
+    return [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("F")]
+
+
 def few_ratings(doc: dict, metric: str = "ndcg@10") -> pd.DataFrame:
     """Few-ratings viewers: one row per N, one column per method, and the hybrid's lead."""
-    rows = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("F")]
+    rows = few_rows(doc)
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows).pivot_table(index=["n_ratings", "users"], columns="method",
@@ -121,16 +128,16 @@ def _percent(x: float) -> str:
     return "±0.0%" if abs(x) < 0.0005 else f"{x:+.1%}"
 
 
-def seeds(doc: dict) -> pd.DataFrame:
-    """nDCG@10 of collaborative, content and the hybrid on every split seed, with the lead."""
+def seeds(doc: dict, metric: str = "ndcg@10") -> pd.DataFrame:
+    """A metric of collaborative, content and the hybrid on every split seed, with the lead."""
     rows = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith(("A", "S"))]
     names = {"mf + item-item": "collaborative", "content": "content", "hybrid": "hybrid"}
     names |= {"collaborative": "collaborative"}
-    kept = [{"seed": r.get("seed", 42), "method": names[r["method"]], "ndcg@10": r["ndcg@10"]}
-            for r in rows if r["method"] in names]  # fmt: skip
+    kept = [{"seed": r.get("seed", 42), "method": names[r["method"]], metric: r[metric]}
+            for r in rows if r["method"] in names and metric in r]  # fmt: skip
     if not any(r["seed"] != 42 for r in kept):
         return pd.DataFrame()
-    frame = pd.DataFrame(kept).pivot_table(index="seed", columns="method", values="ndcg@10")
+    frame = pd.DataFrame(kept).pivot_table(index="seed", columns="method", values=metric)
     frame = frame.reset_index()[["seed", "collaborative", "content", "hybrid"]]
     frame["hybrid − collaborative"] = frame["hybrid"] - frame["collaborative"]
     return frame.astype({"seed": "Int64"})
@@ -145,6 +152,26 @@ FIDELITY = {"method": "rating taken away", "picks": "picks", "left_top10": "left
             "mean_rank_after": "mean rank after"}  # fmt: skip
 
 
+DISLIKE_TITLE = (
+    "**A 1★ pushes away** (the same viewers rate their top pick 1★: cards that cite it, and "
+    "how far its 20 nearest item-item neighbours move among all unrated films; + = down)"
+)
+DISLIKE = {"viewers": "viewers", "cards citing the 1★": "cards citing the 1★",
+           "neighbours' mean rank change": "neighbours' mean rank change",
+           "viewers whose neighbours fell": "viewers whose neighbours fell"}  # fmt: skip
+
+
+def dislike_check(doc: dict) -> pd.DataFrame:
+    """The 1★ check: one row (protocol D)."""
+    rows = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("D")]
+    frame = _frame(rows, DISLIKE)
+    if len(frame):
+        frame["viewers whose neighbours fell"] = frame["viewers whose neighbours fell"].map(
+            lambda x: f"{x:.0%}"
+        )
+    return frame
+
+
 def fidelity(doc: dict) -> pd.DataFrame:
     """The deletion test of the cards' reasons: one row per way of choosing the rating."""
     rows = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("X")]
@@ -155,9 +182,10 @@ def fidelity(doc: dict) -> pd.DataFrame:
 
 
 def chosen(doc: dict) -> dict | None:
-    """The validation grid's best point: alpha, item_item_weight, ndcg@10 (None if not run)."""
+    """The validation grid's chosen point (its settings and metrics), None if not run."""
     grid = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("V")]
-    return max(grid, key=lambda r: r["ndcg@10"]) if grid else None
+    marked = [r for r in grid if r.get("chosen")]
+    return marked[0] if marked else max(grid, key=lambda r: r["ndcg@10"]) if grid else None
 
 
 def sweep(doc: dict) -> pd.DataFrame:
@@ -266,19 +294,37 @@ def _slices(doc: dict) -> list[str]:
     best, few, spread = chosen(doc), few_ratings(doc), seeds(doc)
     parts = []
     if best:
+        settings = f"α = {best['alpha']:g}, item-item share = {best['item_item_weight']:g}"
+        if "dislike_weight" in best:
+            settings += (f", dislike weight = {best['dislike_weight']:g}, null similarity = "
+                         f"{best['null_similarity']:g}")  # fmt: skip
+        rule = "" if "liked_ndcg@10" not in best else (
+            f", liked nDCG@10 {best['liked_ndcg@10']:.4f}: the best liked-protocol nDCG among "
+            "settings within 0.005 of the best all-ratings nDCG"
+        )  # fmt: skip
         parts.append(
             f"Blend chosen on a validation split of the training ratings (never the test): "
-            f"α = {best['alpha']:g}, item-item share = {best['item_item_weight']:g} "
-            f"(validation nDCG@10 {best['ndcg@10']:.4f}); the hybrid rows use these."
+            f"{settings} (validation nDCG@10 {best['ndcg@10']:.4f}{rule}); the hybrid rows "
+            "use these."
         )
     if len(few):
         parts += ["**Few-ratings viewers: nDCG@10** (each test viewer keeps N training ratings)",
                   markdown(few), "**Few-ratings viewers: recall@10**",
                   markdown(few_ratings(doc, "recall@10"))]  # fmt: skip
+        if "liked_ndcg@10" in few_rows(doc)[0]:
+            parts += ["**Few-ratings viewers, liked protocol: nDCG@10** (relevant = 4–5★)",
+                      markdown(few_ratings(doc, "liked_ndcg@10")),
+                      "**Few-ratings viewers: disliked@10** (share of picks rated 1–2★)",
+                      markdown(few_ratings(doc, "disliked@10"))]  # fmt: skip
     if len(spread):
         parts += ["**Protocol A on three split seeds: nDCG@10**", markdown(spread)]
+    for metric, title in (("liked_ndcg@10", "liked nDCG@10"), ("disliked@10", "disliked@10")):
+        if len(table := seeds(doc, metric)):
+            parts += [f"**Three split seeds: {title}**", markdown(table)]
     if len(fidelity(doc)):
         parts += [FIDELITY_TITLE, markdown(fidelity(doc))]
+    if len(dislike_check(doc)):
+        parts += [DISLIKE_TITLE, markdown(dislike_check(doc))]
     return parts
 
 

@@ -11,6 +11,7 @@ from vidrec.config import Config
 from vidrec.evaluation import slices
 from vidrec.evaluation.baselines import require, surprise_predictors
 from vidrec.evaluation.cold import evaluate_cold, evaluate_cold_titles_only
+from vidrec.evaluation.dislikes import dislike_rows
 from vidrec.evaluation.fidelity import fidelity_rows
 from vidrec.evaluation.stars import cross_validate, vidrec_predictor
 from vidrec.evaluation.tags import evaluate_tagger
@@ -27,7 +28,7 @@ def run_eval(
 ) -> list[dict]:
     """Every protocol on the same data in one run: A (top-K) with the blend chosen on validation
     and its slices (few-ratings viewers, long tail, two more seeds), B (stars CV), C (cold), tags,
-    and the fidelity of the cards' reasons.
+    the fidelity of the cards' reasons, and whether a 1★ pushes its neighbours away.
     """
     if baselines:
         require()
@@ -38,8 +39,8 @@ def run_eval(
     fitted = fit_split(arts, config, say, weights=weights)
     chosen, grid = slices.choose_on_validation(arts, fitted, config, say)
     tuned = config.replace(**chosen)  # the hybrid rows below use what validation chose
+    fitted = slices.tuned(fitted, chosen)
     rows = evaluate(tuned, alphas=alphas, baselines=baselines, progress=say, fitted=fitted)
-    rows.append(slices.app_defaults_row(fitted, config))
     rows.append(slices.mapped_row(fitted, tuned))
     rows += grid + slices.few_ratings(fitted, tuned, chosen)
     rows += slices.other_seeds(arts, tuned, chosen, say)
@@ -61,7 +62,9 @@ def run_eval(
         rows += evaluate_cold_titles_only(arts, config)
     if config.dataset == "ml-100k":  # the personas are MovieLens films
         say("Explanation fidelity: the app's engine, ratings taken away", 0, 1)
-        rows += fidelity_rows(recommender_from(arts, None, config), arts.dataset.ratings)
+        engine = recommender_from(arts, None, tuned)
+        rows += fidelity_rows(engine, arts.dataset.ratings)
+        rows += dislike_rows(engine, arts.dataset.ratings)
     if (arts.dataset.catalog["description"].str.len() > 0).any():
         rows += evaluate_tagger(make_encoder(config), arts.dataset.catalog, load_vocabulary())
     return rows

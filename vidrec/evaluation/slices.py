@@ -1,8 +1,11 @@
 """Where content should earn its place, measured: few-ratings viewers, the long tail, other seeds.
 
 Every slice reuses protocol A's split (75/25 by film). The blend settings (α, the item-item
-share) are chosen on a validation split carved from the *training* ratings only, by the same
-split rule with another seed; the test ratings are never seen when choosing.
+share, how hard a dislike pushes, the content attention's null key) are chosen on a validation
+split carved from the *training* ratings only, by the same split rule with another seed; the
+test ratings are never seen when choosing. The rule: the best liked-protocol nDCG@10 among the
+settings whose all-ratings nDCG@10 is within TOLERANCE of the best one (a list should bring
+what viewers like without giving up what they watch).
 
 - Few-ratings viewers: each test user's training history is cut to N ratings drawn at random
   (fixed seed); the held-out ratings stay the relevant set, and the user's other training films
@@ -14,6 +17,7 @@ split rule with another seed; the test ratings are never seen when choosing.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -24,44 +28,80 @@ from vidrec.evaluation.topk import (
     SplitModels,
     fit_on,
     fit_split,
+    liked_metrics,
     method_row,
     popularity_top,
     ranking_rows,
     stratified_split,
-    tail_relevant,
 )
 from vidrec.metrics import K, ranking_metrics
+from vidrec.recommender import HybridRecommender
 
 FEW = (1, 3, 5, 10)  # training ratings left to each test user
 SEEDS = (43, 44)  # protocol A's further split seeds
 VALIDATION_SEED = 7  # carves the validation split out of the training ratings
-ALPHAS = (0.0, 0.05, 0.1, 0.2, 0.3)  # the blend grid searched on validation
+ALPHAS = (0.0, 0.05, 0.1, 0.2)  # the blend grid searched on validation (0.3 never won)
 WEIGHTS = (0.0, 0.2, 0.4)  # the item-item share grid searched on validation (0.6 never won)
+DISLIKES = (0.0, 0.1, 0.25)  # dislike_weight grid (1.0 cost 0.03 validation nDCG@10)
+NULLS = (0.2, 0.3, 0.4)  # null_similarity grid (only matters when α > 0)
+TOLERANCE = 0.005  # all-ratings nDCG@10 a choice may give up for the liked protocol
 CUT_SEED = 11  # which training ratings a few-ratings viewer keeps
 MAPPED = "content → taste map"  # the ranker mapped_content measures
 
 
 def choose_on_validation(arts, fitted: SplitModels, config: Config, say=None) -> tuple[dict, list]:
-    """The (α, item-item share) with the best validation nDCG@10, and every grid point's row.
+    """The blend settings validation chooses (see the module's rule), and every grid row.
 
     Validation: protocol A's training ratings split 75/25 by film again (VALIDATION_SEED); the
     models are refit on the 75% and each validation user is ranked as the app would.
     """
     train, validation = stratified_split(fitted.train, seed=VALIDATION_SEED)
     inner = fit_on(arts, train, validation, config, say, WEIGHTS)
-    recs = inner.recs
-    profiles = {u: recs[0.0].profile(inner.history.get(u, {})) for u in inner.relevant}
-    rows = []
-    for i, (alpha, weight) in enumerate(itertools.product(ALPHAS, WEIGHTS)):
-        if say:
-            say("Choosing α and the item-item share on validation", i, len(ALPHAS) * len(WEIGHTS))
-        top = {u: recs[weight].top_ids(p, k=K, alpha=alpha).tolist() for u, p in profiles.items()}
-        score = ranking_metrics(top, inner.relevant)["ndcg@10"]
-        rows.append({"protocol": "V: validation split of the training ratings",
-                     "method": f"validation α={alpha:g}, item-item {weight:g}", "alpha": alpha,
-                     "item_item_weight": weight, "ndcg@10": score})  # fmt: skip
-    best = max(rows, key=lambda r: r["ndcg@10"])
-    return {"alpha": best["alpha"], "item_item_weight": best["item_item_weight"]}, rows
+    grid = [(a, w, d, n) for d, a, w, n in itertools.product(DISLIKES, ALPHAS, WEIGHTS, NULLS)
+            if a > 0 or n == config.null_similarity]  # fmt: skip
+    rows: list[dict] = []
+    for dislike in DISLIKES:
+        recs = {w: _with(r, dislike_weight=dislike) for w, r in inner.recs.items()}
+        profiles = {u: recs[0.0].profile(inner.history.get(u, {})) for u in inner.relevant}
+        for alpha, weight, _, null in (g for g in grid if g[2] == dislike):
+            if say:
+                say("Choosing the blend on validation", len(rows), len(grid))
+            rec = _with(recs[weight], null_similarity=null)
+            top = {u: rec.top_ids(p, k=K, alpha=alpha).tolist() for u, p in profiles.items()}
+            rows.append(_grid_row(top, inner, alpha, weight, dislike, null))
+    best = max(r["ndcg@10"] for r in rows)
+    chosen = max((r for r in rows if r["ndcg@10"] >= best - TOLERANCE),
+                 key=lambda r: r["liked_ndcg@10"])  # fmt: skip
+    chosen["chosen"] = True
+    return {k: chosen[k] for k in CHOSEN}, rows
+
+
+CHOSEN = ("alpha", "item_item_weight", "dislike_weight", "null_similarity")
+QUERY_TIME = ("dislike_weight", "null_similarity")  # chosen settings the fitted engines read
+
+
+def tuned(fitted: SplitModels, chosen: dict) -> SplitModels:
+    """The split's engines with the chosen query-time settings (the fits are shared)."""
+    changes = {k: chosen[k] for k in QUERY_TIME}
+    recs = {w: _with(rec, **changes) for w, rec in fitted.recs.items()}
+    return dataclasses.replace(fitted, recs=recs)
+
+
+def _with(rec: HybridRecommender, **changes) -> HybridRecommender:
+    """The same engine with query-time settings changed (nothing is refitted)."""
+    return HybridRecommender(
+        rec.catalog, rec.embeddings, rec.index, rec.mf, rating_counts=rec.rating_counts,
+        config=rec.config.replace(**changes), item_item=rec.item_item,
+    )  # fmt: skip
+
+
+def _grid_row(top, inner: SplitModels, alpha, weight, dislike, null) -> dict:
+    """One validation grid point: both protocols on the validation ratings."""
+    name = f"validation α={alpha:g}, item-item {weight:g}, dislike {dislike:g}, null {null:g}"
+    return {"protocol": "V: validation split of the training ratings", "method": name,
+            "alpha": alpha, "item_item_weight": weight, "dislike_weight": dislike,
+            "null_similarity": null, "ndcg@10": ranking_metrics(top, inner.relevant)["ndcg@10"],
+            **liked_metrics(top, inner.relevant, inner.liked, inner.disliked)}  # fmt: skip
 
 
 def mapped_content(rec, profiles: dict, hidden: dict | None = None) -> dict[int, list[int]]:
@@ -100,20 +140,14 @@ def few_ratings(fitted: SplitModels, config: Config, chosen: dict) -> list[dict]
         for name, alpha in methods.items():
             tops[name] = {u: _shown(rec, p, alpha, hidden[u]) for u, p in profiles.items()}
         tops[MAPPED] = mapped_content(rec, profiles, hidden)
+        liked = {u: fitted.liked[u] for u in kept if u in fitted.liked}
         for name, top in tops.items():
             m = ranking_metrics(top, relevant)
             rows.append({"protocol": "F: few ratings per test viewer", "method": name,
                          "n_ratings": n, "users": len(relevant), "ndcg@10": m["ndcg@10"],
-                         "recall@10": m["recall@10"]})  # fmt: skip
+                         "recall@10": m["recall@10"],
+                         **liked_metrics(top, relevant, liked, fitted.disliked)})  # fmt: skip
     return rows
-
-
-def app_defaults_row(fitted: SplitModels, config: Config) -> dict:
-    """The hybrid at the app's default blend, which was tuned on this test split: labelled so."""
-    name = "hybrid, app defaults (tuned on this test split)"
-    methods = [(name, config.alpha, config.item_item_weight)]
-    (row,) = ranking_rows(fitted, methods, tail_relevant(fitted))
-    return row
 
 
 def mapped_row(fitted: SplitModels, config: Config) -> dict:
@@ -121,8 +155,7 @@ def mapped_row(fitted: SplitModels, config: Config) -> dict:
     rec = fitted.recs[config.item_item_weight]
     profiles = {u: rec.profile(fitted.history.get(u, {})) for u in fitted.relevant}
     top = mapped_content(rec, profiles)
-    tail = tail_relevant(fitted)
-    return method_row(MAPPED, top, fitted.relevant, fitted.fit_seconds, rec, tail)
+    return method_row(MAPPED, top, fitted, fitted.fit_seconds, rec)
 
 
 def other_seeds(arts, config: Config, chosen: dict, say=None) -> list[dict]:
@@ -132,7 +165,7 @@ def other_seeds(arts, config: Config, chosen: dict, say=None) -> list[dict]:
         fitted = fit_split(arts, config, say, seed=seed, weights=(0.0, chosen["item_item_weight"]))
         methods = [("collaborative", 0.0, chosen["item_item_weight"]), ("content", 1.0, 0.0),
                    ("hybrid", chosen["alpha"], chosen["item_item_weight"])]  # fmt: skip
-        for row in ranking_rows(fitted, methods, tail_relevant(fitted), say):
+        for row in ranking_rows(fitted, methods, say):
             rows.append({**row, "protocol": f"S: protocol A on split seed {seed}", "seed": seed})
     return rows
 

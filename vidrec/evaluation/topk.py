@@ -3,6 +3,10 @@
 Random 75/25 split stratified by item (each film's ratings split 75/25), seed 42; every held-out
 rating counts as relevant; top-10 after removing each user's training videos; binary nDCG.
 Every test user goes through the same fold-in + recommend path the app uses.
+
+The same lists are also judged by what viewers liked: the "liked" protocol counts only held-out
+ratings of 4–5★ as relevant, and "disliked@10" is the share of top-10 picks the viewer went on
+to rate 1–2★ (a list that recommends what people dislike should not score as a good one).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -25,6 +30,7 @@ from vidrec.recommender import HybridRecommender
 log = logging.getLogger(__name__)
 PROTOCOL = "A: 75/25 by item, seed 42"
 TAIL = 20  # a film with at most this many training ratings is in the long tail
+LIKED_MIN, DISLIKED_MAX = 4.0, 2.0  # held-out stars the liked protocol and disliked@10 count
 
 
 def stratified_split(ratings: pd.DataFrame, ratio: float = 0.75, seed: int = 42):
@@ -67,6 +73,25 @@ def tail_metrics(top: dict[int, list[int]], tail: dict[int, set[int]]) -> dict:
     return {"tail_recall@10": m["recall@10"], "tail_ndcg@10": m["ndcg@10"]}
 
 
+def held_out_by_stars(test: pd.DataFrame, keep) -> dict[int, set[int]]:
+    """Each user's held-out videos whose stars pass ``keep`` (a boolean Series over test)."""
+    return {u: set(g) for u, g in test[keep].groupby("user_id")["video_id"]}
+
+
+def liked_metrics(top, relevant, liked, disliked) -> dict:
+    """The liked protocol (relevant = held-out 4–5★) and disliked@10 of the same lists.
+
+    disliked@10 averages, over every judged user, the share of their top 10 they rated 1–2★.
+    """
+    m = ranking_metrics({u: top.get(u, []) for u in liked}, liked)
+    shares = [len(set(top.get(u, [])[:K]) & disliked.get(u, set())) / K for u in relevant]
+    return {
+        "liked_ndcg@10": m["ndcg@10"],
+        "liked_recall@10": m["recall@10"],
+        "disliked@10": float(np.mean(shares)) if shares else float("nan"),
+    }
+
+
 @dataclass
 class SplitModels:
     """Protocol A's split and the models fitted on its training part, shared by every method."""
@@ -77,15 +102,30 @@ class SplitModels:
     recs: dict[float, HybridRecommender]  # keyed by item-item weight: 0, 1 and the configured one
     fit_seconds: float
 
-    @property
+    @cached_property
     def relevant(self) -> dict[int, set[int]]:
         """Each test user's held-out videos: what a perfect top-k would hold."""
         return {u: set(g) for u, g in self.test.groupby("user_id")["video_id"]}
 
-    @property
+    @cached_property
+    def liked(self) -> dict[int, set[int]]:
+        """Each test user's held-out videos rated 4–5★: the liked protocol's relevant set."""
+        return held_out_by_stars(self.test, self.test["rating"] >= LIKED_MIN)
+
+    @cached_property
+    def disliked(self) -> dict[int, set[int]]:
+        """Each test user's held-out videos rated 1–2★: what disliked@10 counts."""
+        return held_out_by_stars(self.test, self.test["rating"] <= DISLIKED_MAX)
+
+    @cached_property
     def history(self) -> dict[int, dict[int, float]]:
         """Each user's training ratings, folded in as the app folds in a viewer."""
         return {u: dict(zip(g["video_id"], g["rating"])) for u, g in self.train.groupby("user_id")}
+
+    @cached_property
+    def tail(self) -> dict[int, set[int]]:
+        """Held-out films with at most TAIL training ratings, per user (see tail_relevant)."""
+        return tail_relevant(self)
 
 
 def fit_split(arts, config: Config, say=None, seed: int | None = None, weights=None):
@@ -141,22 +181,20 @@ def evaluate(
     methods = [("content", 1.0, w), ("mf", 0.0, 0.0), ("item-item", 0.0, 1.0)]
     methods += [("mf + item-item", 0.0, w), ("hybrid", config.alpha, w)]
     methods += [(f"hybrid α={a:g}", float(a), w) for a in alphas]
-    tail = tail_relevant(fitted)
     popular = popularity_top(rec, fitted.history, relevant)
-    rows = [method_row("popularity", popular, relevant, 0.0, rec, tail)]
-    rows.append(_explicit_mf_row(fitted, config, rec, tail))
-    rows += ranking_rows(fitted, methods, tail, say)
+    rows = [method_row("popularity", popular, fitted, 0.0, rec)]
+    rows.append(_explicit_mf_row(fitted, config, rec))
+    rows += ranking_rows(fitted, methods, say)
     if baselines:
         say("Fitting implicit's BPR and ALS", 0, 1)
         peers = implicit_top_k(fitted.train, relevant, rec.video_ids, K)
         for name, (top, seconds) in peers.items():
-            rows.append(method_row(name, top, relevant, seconds, rec, tail))
+            rows.append(method_row(name, top, fitted, seconds, rec))
     return rows
 
 
-def ranking_rows(fitted: SplitModels, methods, tail, say=None) -> list[dict]:
-    """One protocol A row per (name, α, item-item share), each user folded in once for all;
-    ``tail`` is the split's tail_relevant."""
+def ranking_rows(fitted: SplitModels, methods, say=None) -> list[dict]:
+    """One protocol A row per (name, α, item-item share), each user folded in once for all."""
     relevant, history = fitted.relevant, fitted.history
     t = time.perf_counter()
     any_rec = next(iter(fitted.recs.values()))
@@ -168,7 +206,7 @@ def ranking_rows(fitted: SplitModels, methods, tail, say=None) -> list[dict]:
         top, seconds = recommend_all(rec, history, relevant, alpha, say, name, profiles)
         seconds += fold_seconds
         fit_seconds = fitted.fit_seconds if name != "content" else 0.0
-        row = method_row(name, top, relevant, fit_seconds, rec, tail)
+        row = method_row(name, top, fitted, fit_seconds, rec)
         row.update(alpha=alpha, seconds_per_user=seconds / max(len(relevant), 1))
         if name in ("mf", "hybrid"):
             row.update(rating_errors(rec, history, fitted.test))
@@ -176,12 +214,14 @@ def ranking_rows(fitted: SplitModels, methods, tail, say=None) -> list[dict]:
     return rows
 
 
-def method_row(method: str, top, relevant, fit_seconds: float, rec: HybridRecommender, tail):
-    """A method's protocol A row: ranking, beyond-accuracy and long-tail metrics of its lists."""
+def method_row(method: str, top, fitted: SplitModels, fit_seconds: float, rec: HybridRecommender):
+    """A method's protocol A row: ranking, liked, beyond-accuracy and long-tail metrics."""
+    relevant = fitted.relevant
     row = {"method": method, "protocol": PROTOCOL, "users": len(relevant)}
     row.update(ranking_metrics(top, relevant))
+    row.update(liked_metrics(top, relevant, fitted.liked, fitted.disliked))
     row.update(beyond_accuracy(top, rec))
-    row.update(tail_metrics(top, tail))
+    row.update(tail_metrics(top, fitted.tail))
     row["fit_seconds"] = round(fit_seconds, 2)
     return row
 
@@ -196,7 +236,7 @@ def popularity_top(rec: HybridRecommender, seen, relevant) -> dict[int, list[int
     return top
 
 
-def _explicit_mf_row(fitted: SplitModels, config: Config, rec, tail) -> dict:
+def _explicit_mf_row(fitted: SplitModels, config: Config, rec) -> dict:
     """Baseline: classic stars-only biased MF (MSE), ranking by predicted stars."""
     history, relevant = fitted.history, fitted.relevant
     stars_only = config.replace(
@@ -214,7 +254,7 @@ def _explicit_mf_row(fitted: SplitModels, config: Config, rec, tail) -> dict:
         )
         pred[rows] = -np.inf
         top[user] = rec.video_ids[np.argsort(-pred, kind="stable")[:K]].tolist()
-    row = method_row("explicit MF (stars only)", top, relevant, fit_seconds, rec, tail)
+    row = method_row("explicit MF (stars only)", top, fitted, fit_seconds, rec)
     explicit = HybridRecommender(
         rec.catalog,
         rec.embeddings,
