@@ -1,4 +1,8 @@
-"""Command line: build, recommend, explain, search, similar, eval, bench (`-h` for help)."""
+"""Command line: build, recommend, explain, search, similar, eval, bench, forget (`-h` for help).
+
+Commands that write check where they write before any work starts, so a bad ``--out`` or
+``--home`` fails in a second with one line, not after a five-minute run.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 
 from vidrec.config import Config
 from vidrec.data.schema import parse_stars
-from vidrec.errors import VidrecError
+from vidrec.errors import VidrecError, shown
 
 log = logging.getLogger(__name__)
 OUTPUT_COLUMNS = [
@@ -39,11 +45,15 @@ def main(argv: list[str] | None = None) -> int:
         config = Config.from_env(home=args.home, dataset=args.dataset, model=args.model)
         return args.run(args, config)
     except VidrecError as exc:
+        _end_progress(own_line=True)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _end_progress(own_line=True)
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        _end_progress(own_line=False)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--doc", help="the page to update (default: the repo's docs/evaluation.md)")
     o.add_argument("--results", help="results folder (default: the repo's results/)")
     o.set_defaults(run=cmd_report)
+
+    f = sub.add_parser("forget", help="erase a saved viewer (its ratings and added videos)")
+    f.add_argument("viewer", nargs="?", help="the viewer id: the viewer=… part of the app's link")
+    f.add_argument("--idle-days", type=int, help="instead, erase every viewer idle this many days")
+    f.set_defaults(run=cmd_forget)
     return p
 
 
@@ -126,6 +141,9 @@ def _add_k_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON array")
 
 
+_BARS: list = []  # the progress bars still open, closed before an error is printed
+
+
 def _progress():
     """A tqdm bar per stage, on stderr."""
     from tqdm import tqdm
@@ -137,13 +155,31 @@ def _progress():
         if bar is None:
             for old in bars.values():
                 old.close()
+                _BARS.remove(old)
             bars.clear()
             bar = bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=False)
+            _BARS.append(bar)
         bar.total = total
         bar.n = done
         bar.refresh()
 
     return update
+
+
+def _end_progress(own_line: bool) -> None:
+    """Clear any open bar; ``own_line``: what is printed next must start on a line of its own.
+
+    A terminal gets the bar's line wiped; a pipe or log keeps the bar's text, so it also gets a
+    newline after it.
+    """
+    if not _BARS:
+        return
+    for bar in _BARS:
+        bar.close()
+    _BARS.clear()
+    if own_line and not sys.stderr.isatty():
+        sys.stderr.write("\n")
+    sys.stderr.flush()
 
 
 def _recommender(config: Config, text: bool = False):
@@ -156,6 +192,7 @@ def _recommender(config: Config, text: bool = False):
 def cmd_build(args, config: Config) -> int:
     from vidrec.artifacts import load_artifacts, make_encoder
 
+    writable_folder(config.home, "the home folder (--home or VIDREC_HOME)")
     arts = load_artifacts(config, make_encoder(config), _progress(), force=args.force)
     how = "loaded from cache" if arts.loaded_from_cache else "built"
     timing = ", ".join(f"{k} {v:.1f}" for k, v in arts.timings.items())
@@ -195,10 +232,20 @@ def cmd_explain(args, config: Config) -> int:
     if args.json:
         _emit(table, True)
         return 0
-    title = rec.catalog["title"].to_numpy()[rec.rows_of([video])[0]]
+    title = rec.catalog["title"].to_numpy()[rec.videos.rows_of([video])[0]]
     rank = f"#{what_if.rank}" if what_if.rank else f"below #{what_if.depth}"
-    print(f"{title}: score {att.score[0]:+.3f}, {rank} of the unrated videos")
-    _emit(table, False)
+    print(f"{title}: score {_number(att.score[0], '+.3f')}, {rank} of the unrated videos")
+    if not ratings:
+        print(
+            "No ratings given, so the score is the popularity prior alone and every video is "
+            'ranked by popularity. Add --rate "Title (Year)=STARS" or --user ID to see what '
+            "each rating adds."
+        )
+        return 0
+    dropped = table["rank_without"].isna() & ~table["term"].str.endswith(" prior")
+    cells = table.astype({"rank_without": object})
+    cells.loc[dropped, "rank_without"] = f"below #{what_if.depth}"  # not a blank: it fell out
+    _emit(cells, False)
     return 0
 
 
@@ -242,6 +289,7 @@ def cmd_eval(args, config: Config) -> int:
     from vidrec.evaluation import report, runner
 
     _in_range("--folds", args.folds, 2, 10)
+    _out_folder(args)
     rows = runner.run_eval(
         config, args.sweep, not args.no_baselines, args.folds, progress=_progress()
     )
@@ -256,6 +304,7 @@ def cmd_bench(args, config: Config) -> int:
 
     _in_range("--repeat", args.repeat, 1, 100_000)
     sizes = _sizes(args.scale) if args.scale else []
+    _out_folder(args)
     if args.train_scale:  # its own run: the latency rows saved before stay as they are
         return _train_bench(_train_sizes(args.train_scale), args, config)
     if args.viewers:  # likewise
@@ -318,15 +367,66 @@ def cmd_report(args, config: Config) -> int:
     return 0
 
 
-def _saved(kind: str, rows: list[dict], args, config: Config) -> dict:
-    """Save rows under --out (or results/) with the command that made them; the saved doc."""
-    from pathlib import Path
+def cmd_forget(args, config: Config) -> int:
+    """Erase one saved viewer, or every viewer idle for --idle-days, from the viewer store."""
+    from vidrec.viewer.store import STORE_FILE, ViewerStore, valid_id
 
+    if (args.viewer is None) == (args.idle_days is None):
+        raise VidrecError("forget: give a viewer id, or --idle-days N (not both)")
+    if args.viewer is not None and not valid_id(args.viewer):
+        raise VidrecError(
+            f"{shown(args.viewer)} is not a viewer id: it is the 22 characters after "
+            "viewer= in the app's link"
+        )
+    if args.idle_days is not None:
+        _in_range("--idle-days", args.idle_days, 1, 100_000)
+    path = config.home / STORE_FILE
+    if not path.is_file():
+        raise VidrecError(f"no saved viewers at {path} (check --home or VIDREC_HOME)")
+    store = ViewerStore(writable_folder(path.parent, "the home folder") / STORE_FILE)
+    if args.idle_days is not None:
+        gone = store.forget_idle(args.idle_days)
+        print(f"forgot {gone} viewer(s) idle for {args.idle_days} days or more in {path}")
+    elif store.forget(args.viewer):
+        print(f"forgot viewer {args.viewer}: its ratings and added videos are erased from {path}")
+    else:
+        raise VidrecError(f"no saved viewer has id {args.viewer} in {path}")
+    return 0
+
+
+def writable_folder(folder: Path, what: str) -> Path:
+    """The folder, created if need be, once a probe file could be written there; else one line.
+
+    Every command that writes calls this before its work starts.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".vidrec-probe-"):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise VidrecError(f"cannot write to {what} {folder}: {why}; choose another") from None
+    return folder
+
+
+def _out_folder(args) -> Path:
+    """Where eval and bench save their runs (--out, else the repo's results/), checked."""
     from vidrec.evaluation import results
 
-    folder = Path(args.out) if args.out else results.RESULTS
+    folder = Path(args.out).expanduser() if args.out else results.RESULTS
+    return writable_folder(folder, "the results folder (--out)")
+
+
+def _saved(kind: str, rows: list[dict], args, config: Config) -> dict:
+    """Save rows under --out (or results/) with the command that made them; the saved doc."""
+    from vidrec.evaluation import results
+
+    folder = _out_folder(args)
     command = "python -m vidrec " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
-    path = results.save(kind, rows, command, config, folder)
+    try:
+        path = results.save(kind, rows, command, config, folder)
+    except OSError as exc:  # e.g. the disk filled up during the run
+        raise VidrecError(f"cannot save {kind}.json in {folder}: {exc.strerror or exc}") from None
     log.info("saved %s", path)
     return results.load(kind, folder)
 
@@ -379,4 +479,24 @@ def _emit(frame: pd.DataFrame, as_json: bool) -> None:
         print(frame.to_json(orient="records", force_ascii=False, indent=2))
         return
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
-        print(frame.round(3).to_string(index=False))
+        print(readable_table(frame).to_string(index=False))
+
+
+def readable_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as text cells: numbers to 3 decimals with zero never "-0.000", blanks not NaN."""
+    out = frame.astype(object)
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_float_dtype(column):
+            out[name] = [_number(v, ".3f") for v in column]
+        else:
+            out[name] = ["" if pd.isna(v) else str(v) for v in column]
+    return out
+
+
+def _number(value: float, spec: str) -> str:
+    """A number as text; blank when missing, and a rounded-away minus dropped ("0.000")."""
+    if pd.isna(value):
+        return ""
+    text = format(value, spec)
+    return text if text.strip("+-0.") else format(0.0, spec)

@@ -80,19 +80,25 @@ class Config:
     mf_rating_weight: float = _setting(_MF.rating_weight, "non-negative", mf="rating_weight")
     mf_epochs: int = _setting(_MF.epochs, "positive int", mf="epochs")
     mf_patience: int = _setting(_MF.patience, "positive int", mf="patience")
-    # Query-time knobs below (built=False): changing them never rebuilds anything.
-    item_item_weight: float = _setting(0.4, "share", built=False)  # item-item share of collab
+    # Query-time knobs below (built=False): changing them never rebuilds anything. The item-item
+    # share, alpha, null_similarity and dislike_weight are `eval`'s validation choice
+    # (docs/evaluation.md), never tuned on the test split.
+    item_item_weight: float = _setting(0.0, "share", built=False)  # item-item share of collab
     alpha: float = _setting(0.1, "share", built=False)  # blend (1 = content only); docs/design.md
     popularity_weight: float = _setting(0.5, "non-negative", built=False)  # new viewer's prior
     popularity_fade: float = _setting(5.0, "positive", built=False)  # ratings until it is gone
     temperature: float = _setting(0.1, "positive", built=False)  # target-attention softmax
     # Content attention's null key: a rated video less similar than this to a candidate says
     # little about it, so one rating (or all-equal stars) still ranks by similarity.
-    null_similarity: float = _setting(0.3, "share", built=False)
+    null_similarity: float = _setting(0.2, "share", built=False)
     # A rating below LIKED_STARS counts −dislike_weight (a liked one +1) in the preference and
-    # item-item signals: a 1★ pushes similar videos down. 0 treats it as a plain watch.
-    dislike_weight: float = _setting(1.0, "non-negative", built=False)
+    # item-item signals: above 0 a 1★ pushes similar videos down there too; 0 leaves it out of
+    # them (the content side still pushes away).
+    dislike_weight: float = _setting(0.0, "non-negative", built=False)
     seed: int = _setting(_MF.seed, mf="seed")
+    # Saved viewers unchanged for this many days are erased when the app starts; 0 keeps them
+    # until deleted (the app's button or `python -m vidrec forget`). docs/reliability.md
+    retention_days: int = _setting(0, "non-negative", built=False)
 
     def replace(self, **changes) -> Config:
         """A copy with some fields changed (validated)."""

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -10,9 +11,11 @@ import pytest
 
 from vidrec.benchmarks import training
 from vidrec.cli import main
+from vidrec.data.schema import ADDED_ID_START
 from vidrec.evaluation import charts as evalcharts
 from vidrec.evaluation import report, results, runner
 from vidrec.tags import load_vocabulary
+from vidrec.viewer.store import STORE_FILE, ViewerStore, new_viewer_id
 
 
 @pytest.fixture
@@ -184,6 +187,36 @@ def test_bad_arguments_print_one_line_and_exit_2(tiny_cli, capsys, args, message
     assert "Traceback" not in err and last.startswith("error:") and message in last
 
 
+def test_explain_without_ratings_says_so_instead_of_printing_nan(tiny_cli, capsys):
+    """Regression (issue 25): `explain` with no ratings printed NaN and <NA> cells."""
+    base, _ = tiny_cli
+    assert main([*base, "explain", "Space Robots"]) == 0
+    out = capsys.readouterr().out
+    assert "No ratings given, so the score is the popularity prior alone" in out
+    rate = ["--rate", "Space Robots=5", "--rate", "Haunted Hollow=1"]
+    assert main([*base, "explain", *rate, "Moon Base"]) == 0
+    out += capsys.readouterr().out
+    assert "popularity prior" in out
+    for bad in ("NaN", "<NA>", "nan", "-0.000"):
+        assert bad not in out
+
+
+def test_an_error_after_a_progress_bar_starts_on_its_own_line(tmp_path):
+    """Regression (issue 25): "Loading data: 0%| | 0/1 …error: Dataset …" on one line."""
+    env = {"VIDREC_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "vidrec", "--dataset", "/nonexistent/folder", "recommend"],
+        capture_output=True,  # bytes: text mode would turn each \r into a line end
+        env=env,
+        timeout=120,
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "Loading data" in err  # a bar was drawn first
+    lines = err.split("\n")  # as a log file or `less` shows it: \r does not end a line
+    errors = [line for line in lines if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith("error: Dataset '/nonexistent/folder'")
+
+
 def test_a_bad_environment_setting_is_one_line_not_a_traceback(tmp_path):
     env = {"VIDREC_ALPHA": "lots", "VIDREC_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
@@ -195,3 +228,62 @@ def test_a_bad_environment_setting_is_one_line_not_a_traceback(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip() == "error: VIDREC_ALPHA='lots' is not a valid float"
+
+
+# ---- forget ------------------------------------------------------------------------------------
+@pytest.fixture
+def saved_viewers(tmp_path):
+    """A home holding two saved viewers, one with an added video."""
+    store = ViewerStore(tmp_path / STORE_FILE)
+    ids = [new_viewer_id(), new_viewer_id()]
+    for vid in ids:
+        store.start(vid, "new", "", "New viewer", {1: 4.0})
+    store.add_video(ids[0], ADDED_ID_START, "Our wedding video", "", ["Drama"])
+    return tmp_path, store, ids
+
+
+def test_forget_erases_one_viewer_and_says_so(saved_viewers, capsys):
+    home, store, (gone, kept) = saved_viewers
+    assert main(["--home", str(home), "forget", gone]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith(f"forgot viewer {gone}")
+    assert store.load(gone) is None and store.load(kept) is not None
+    data = (home / STORE_FILE).read_bytes()
+    assert gone.encode() not in data and b"Our wedding video" not in data
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["forget", "nobody"], "'nobody' is not a viewer id"),
+        (["forget", "' OR 1=1; --"], "is not a viewer id"),
+        (["forget"], "give a viewer id, or --idle-days N"),
+        (["forget", "--idle-days", "0"], "--idle-days must be from 1"),
+    ],
+)
+def test_forget_refuses_bad_input_in_one_line(saved_viewers, capsys, args, message):
+    home, store, ids = saved_viewers
+    assert main(["--home", str(home), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error:") and message in err
+    assert all(store.load(vid) is not None for vid in ids)
+
+
+def test_forget_an_unknown_viewer_or_a_home_without_viewers_is_an_error(saved_viewers, capsys):
+    home, _, _ = saved_viewers
+    stranger = new_viewer_id()
+    assert main(["--home", str(home), "forget", stranger]) == 2
+    assert capsys.readouterr().err.startswith(f"error: no saved viewer has id {stranger}")
+    empty = home / "empty-home"
+    assert main(["--home", str(empty), "forget", stranger]) == 2
+    assert capsys.readouterr().err.startswith("error: no saved viewers at")
+    assert not empty.exists()  # forget never creates a store
+
+
+def test_forget_idle_days_erases_the_viewers_idle_that_long(saved_viewers, capsys):
+    home, store, (old, recent) = saved_viewers
+    with sqlite3.connect(home / STORE_FILE) as conn:  # a fake clock: make one viewer 40 days idle
+        conn.execute("UPDATE viewers SET updated = updated - 40 * 86400 WHERE id = ?", (old,))
+    assert main(["--home", str(home), "forget", "--idle-days", "30"]) == 0
+    assert capsys.readouterr().out.startswith("forgot 1 viewer(s) idle for 30 days or more")
+    assert store.load(old) is None and store.load(recent) is not None

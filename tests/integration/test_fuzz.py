@@ -1395,7 +1395,7 @@ ENV_VALUES = st.one_of(
 )
 INT_SETTINGS = (
     "max_tokens", "embed_batch", "exact_index_max", "hnsw_m", "hnsw_ef_search", "factors",
-    "mf_epochs", "mf_patience", "seed",
+    "mf_epochs", "mf_patience", "seed", "retention_days",
 )  # fmt: skip
 NON_NEGATIVE = (
     "mf_reg", "mf_rating_reg", "mf_bias_reg", "mf_observed_weight", "mf_unobserved_weight",
@@ -1407,7 +1407,12 @@ FLOAT_SETTINGS = (*NON_NEGATIVE, *SHARES, *DIVISORS)
 TEXT_SETTINGS = ("home", "synopses", "dataset", "model")  # read apart: see parsed_setting
 RANGES = {  # setting -> (what its ConfigError says, whether a value is in range)
     **{n: ("must be between 0 and 1", lambda x: 0 <= x <= 1) for n in SHARES},
-    **{n: ("must be a positive integer", lambda x: x >= 1) for n in INT_SETTINGS if n != "seed"},
+    **{
+        n: ("must be a positive integer", lambda x: x >= 1)
+        for n in INT_SETTINGS
+        if n not in ("seed", "retention_days")
+    },
+    "retention_days": ("must be zero or more", lambda x: x >= 0),
     **{n: ("must be a positive number", lambda x: 0 < x < math.inf) for n in DIVISORS},
     **{n: ("must be zero or more", lambda x: 0 <= x < math.inf) for n in NON_NEGATIVE},
 }

@@ -4,6 +4,7 @@ import logging
 import math
 import sqlite3
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from vidrec.data.schema import ADDED_ID_START, parse_stars
 from vidrec.errors import DataError
 from vidrec.viewer.store import (
     MAX_ADDED,
+    SCHEMA_VERSION,
     SavedVideo,
     ViewerStore,
     new_viewer_id,
@@ -41,7 +43,7 @@ def viewer(store):
 def test_file_uses_wal_and_a_schema_version(store, path):
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
 
 
 def test_a_new_viewer_starts_from_the_seed(store, viewer):
@@ -59,7 +61,7 @@ def test_state_survives_a_server_restart(store, viewer, path):
     store.add_video(viewer, ADDED_ID_START + 1, "Quiet Farm", "", "Drama|Western")
     restarted = ViewerStore(path)
     saved = restarted.load(viewer)
-    assert saved.ratings == {181: 4.0, 1: 2.0}
+    assert list(saved.ratings.items()) == [(181, 4.0), (1, 2.0)]  # in the order made
     assert saved.seed == SEED
     assert saved.added == (
         SavedVideo(ADDED_ID_START, "Robot Opera", "Robots sing.", ("Sci-Fi", "Musical")),
@@ -291,3 +293,127 @@ def test_added_video_ids_are_unique_and_their_number_is_capped(store, viewer):
 def test_identity_is_checked(store, kind, key, label):
     with pytest.raises(DataError, match="viewer"):
         store.start(new_viewer_id(), kind, key, label, {})
+
+
+def test_ratings_come_back_in_the_order_they_were_made_not_by_id(store, viewer, path):
+    """Regression (issue 25): after a reload "Your ratings" came back in video-id order."""
+    for video, stars in ((300, 4), (7, 2), (120, 5)):
+        store.set_rating(viewer, video, stars)
+    store.set_rating(viewer, 50, 3)  # a seed video re-rated becomes the newest, as in a session
+    assert list(ViewerStore(path).load(viewer).ratings) == [181, 300, 7, 120, 50]
+    store.remove_rating(viewer, 300)
+    store.set_rating(viewer, 300, 1)  # rated again after removal: newest again
+    assert list(store.load(viewer).ratings) == [181, 7, 120, 50, 300]
+
+
+def test_imports_seeds_and_resets_keep_the_order_given(store, viewer):
+    store.replace_ratings(viewer, {9: 1.0, 3: 2.0, 6: 3.0})
+    assert list(store.load(viewer).ratings) == [9, 3, 6]
+    store.start(viewer, "persona", "p", "P", {181: 4.0, 50: 5.0, 2: 1.0})
+    store.set_rating(viewer, 1, 4)
+    store.reset(viewer)
+    saved = store.load(viewer)
+    assert list(saved.seed) == list(saved.ratings) == [181, 50, 2]
+
+
+def test_a_version_1_store_is_upgraded_in_place_and_keeps_everything(path):
+    """A store from before ratings kept their order: same rows, ordered by when they were made."""
+    path.parent.mkdir(parents=True)
+    vid = new_viewer_id()
+    with sqlite3.connect(path) as conn:
+        for statement in V1_SCHEMA:
+            conn.execute(statement)
+        conn.execute("INSERT INTO viewers VALUES (?, 'new', '', 'New viewer', 1.0, 3.0)", (vid,))
+        conn.executemany(
+            "INSERT INTO ratings VALUES (?, ?, ?, ?)", [(vid, 9, 4.0, 2.0), (vid, 5, 3.0, 1.0)]
+        )
+    store = ViewerStore(path)
+    assert list(store.load(vid).ratings.items()) == [(5, 3.0), (9, 4.0)]
+    store.set_rating(vid, 1, 2)
+    assert list(ViewerStore(path).load(vid).ratings) == [5, 9, 1]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+V1_SCHEMA = (  # what version 1 created, verbatim
+    "CREATE TABLE viewers (id TEXT PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL,"
+    " label TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL)",
+    "CREATE TABLE seed_ratings (viewer_id TEXT NOT NULL REFERENCES viewers(id),"
+    " video_id INTEGER NOT NULL, stars REAL NOT NULL CHECK (stars BETWEEN 0.5 AND 5),"
+    " PRIMARY KEY (viewer_id, video_id)) WITHOUT ROWID",
+    "CREATE TABLE ratings (viewer_id TEXT NOT NULL REFERENCES viewers(id),"
+    " video_id INTEGER NOT NULL, stars REAL NOT NULL CHECK (stars BETWEEN 0.5 AND 5),"
+    " updated REAL NOT NULL, PRIMARY KEY (viewer_id, video_id)) WITHOUT ROWID",
+    "CREATE TABLE added_videos (viewer_id TEXT NOT NULL REFERENCES viewers(id),"
+    " video_id INTEGER NOT NULL, position INTEGER NOT NULL, title TEXT NOT NULL,"
+    " description TEXT NOT NULL, genres TEXT NOT NULL,"
+    " PRIMARY KEY (viewer_id, video_id)) WITHOUT ROWID",
+    "PRAGMA user_version = 1",
+)
+
+
+# ---- forgetting ----------------------------------------------------------------------------
+def _files(path) -> bytes:
+    """Every byte SQLite keeps for the store: the file and any WAL, index or journal beside it."""
+    parts = [path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))]
+    return b"".join(p.read_bytes() for p in parts if p.exists())
+
+
+def _crowded(store) -> list[str]:
+    """Twenty viewers with hundreds of ratings and long added videos: tables of many pages, and
+    a WAL holding several versions of each."""
+    ids = [new_viewer_id() for _ in range(20)]
+    for n, vid in enumerate(ids):
+        store.start(vid, "persona", f"p{n}", f"Persona {n}", dict.fromkeys(range(1, 120), 4.0))
+        store.replace_ratings(vid, {v: 1.0 + v % 5 for v in range(1, 180)})
+        store.set_rating(vid, 7, 5)
+        for k in range(3):
+            title = f"Secret film {n:02d}-{k} of viewer {vid}"
+            store.add_video(vid, ADDED_ID_START + k, title, "plot " * 200, ["Drama"])
+    return ids
+
+
+def test_forget_erases_the_viewer_from_every_byte_of_the_files(store, path):
+    """Issue 25: after forget, neither the id nor its titles are anywhere in the files."""
+    ids = _crowded(store)
+    gone, kept = ids[11], ids[12]
+    titles = [v.title.encode() for v in store.load(gone).added]
+    assert gone.encode() in _files(path) and all(t in _files(path) for t in titles)
+    assert store.forget(gone) is True
+    data = _files(path)
+    assert gone.encode() not in data
+    assert not any(t in data for t in titles)
+    assert b"Secret film 11-" not in data  # no fragment of a title either
+    assert store.load(gone) is None
+    assert len(store.load(kept).added) == 3 and len(ViewerStore(path).load(kept).ratings) == 179
+
+
+def test_forget_an_unknown_or_malformed_id(store, viewer):
+    assert store.forget(new_viewer_id()) is False
+    with pytest.raises(DataError, match="not a viewer id"):
+        store.forget("' OR 1=1 --")
+    assert store.load(viewer).ratings == SEED  # nobody else touched
+    with pytest.raises(DataError, match="no saved viewer"):
+        store.set_rating(viewer if store.forget(viewer) else "", 1, 4)  # forgotten: cannot change
+
+
+def _age(path, viewer_id: str, days: float) -> None:
+    """Make a viewer's last change ``days`` old (a fake clock, kept in the file)."""
+    with sqlite3.connect(path) as conn:
+        when = time.time() - days * 86_400
+        conn.execute("UPDATE viewers SET updated = ? WHERE id = ?", (when, viewer_id))
+
+
+def test_forget_idle_erases_only_viewers_unchanged_for_that_long(store, path):
+    old, recent, fresh = (new_viewer_id() for _ in range(3))
+    for vid in (old, recent, fresh):
+        store.start(vid, "new", "", "New viewer", {1: 3.0})
+        store.add_video(vid, ADDED_ID_START, f"Home movie of {vid}", "", ["Drama"])
+    _age(path, old, 31)
+    _age(path, recent, 29)
+    assert store.forget_idle(0) == 0  # 0 keeps everyone
+    assert store.forget_idle(30) == 1
+    assert store.load(old) is None and old.encode() not in _files(path)
+    assert store.load(recent) is not None and store.load(fresh) is not None
+    store.set_rating(recent, 2, 4)  # a change makes it active again
+    assert store.forget_idle(1) == 0 and store.forget_idle(30) == 0

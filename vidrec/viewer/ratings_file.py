@@ -78,9 +78,10 @@ def export_json(ratings: Mapping, catalog: pd.DataFrame) -> str:
 
 
 def _rated(ratings: Mapping, catalog: pd.DataFrame) -> list[tuple[int, str, float]]:
-    """(id, title, stars) by id; a video missing from the catalog gets an empty title."""
+    """(id, title, stars) in the order given (the order rated), so an import restores it too;
+    a video missing from the catalog gets an empty title."""
     titles = dict(zip(catalog["video_id"].astype(int), catalog["title"].astype(str)))
-    return [(int(v), titles.get(int(v), ""), float(s)) for v, s in sorted(ratings.items())]
+    return [(int(v), titles.get(int(v), ""), float(s)) for v, s in ratings.items()]
 
 
 def _defused(title: str) -> str:

@@ -25,7 +25,7 @@ class ViewerSession:
     key: str = ""  # persona id or MovieLens user id
     label: str = "New viewer"
     seed: dict[int, float] = field(default_factory=dict)  # ratings the viewer started with
-    ratings: dict[int, float] = field(default_factory=dict)
+    ratings: dict[int, float] = field(default_factory=dict)  # oldest first, as the store
     added: list[AddedVideo] = field(default_factory=list)
     viewer_id: str = ""  # the id in the page URL; "" when not saved
     store: ViewerStore | None = field(default=None, repr=False, compare=False)
@@ -55,13 +55,14 @@ class ViewerSession:
         return session
 
     def rate(self, video_id: int, stars: float) -> None:
-        """Record (or change) a rating of 1–5 stars."""
+        """Record (or change) a rating of 1–5 stars; either way it becomes the newest rating."""
         vid = video_id_of(video_id)
         value = parse_stars(stars, text=True, low=1.0)  # whole-star widgets: 1–5
         if value is None:
             raise DataError(f"stars must be from 1 to 5, got {str(stars)[:40]!r}")
         if self.store is not None:
             self.store.set_rating(self.viewer_id, vid, value)
+        self.ratings.pop(vid, None)  # a dict keeps a changed key in place; "newest" moves it
         self.ratings[vid] = value
 
     def replace(self, ratings: dict[int, float]) -> None:
@@ -87,6 +88,14 @@ class ViewerSession:
             self.store.reset(self.viewer_id)
         self.ratings = dict(self.seed)
         self.added = []
+        self._shown, self._before = (), {}
+
+    def forget(self) -> None:
+        """Erase this viewer from the store for good; the session is left unsaved and empty."""
+        if self.store is not None:
+            self.store.forget(self.viewer_id)
+        self.store, self.viewer_id = None, ""
+        self.ratings, self.added = {}, []
         self._shown, self._before = (), {}
 
     def add_video(self, video: AddedVideo) -> None:

@@ -8,6 +8,11 @@ single writer, and the busy timeout makes concurrent writers wait instead of fai
 
 A file at the path that is not a readable SQLite database is moved aside to
 ``<name>.corrupt-<timestamp>`` (never deleted) and a fresh store is created, with a warning.
+
+Ratings load in the order they were made (a re-rating counts as new), as a session keeps them.
+``forget`` erases a viewer for good: every connection runs with ``secure_delete``, so deleted
+rows are overwritten with zeros, and a WAL checkpoint then truncates the log that still held
+older copies of those pages. ``forget_idle`` does the same for viewers unchanged for N days.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from vidrec.data.schema import (
 from vidrec.errors import DataError, video_id_of
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 1  # PRAGMA user_version of the tables below
+STORE_FILE = "viewers.sqlite3"  # the store's file name under the data home
+SCHEMA_VERSION = 2  # PRAGMA user_version of the tables below
 BUSY_TIMEOUT_S = 10.0  # a writer waits this long for another session's transaction to end
 KINDS = ("persona", "movielens", "new")
 MAX_KEY, MAX_LABEL = 100, 200
@@ -45,21 +51,30 @@ MAX_ADDED = 100  # added videos per viewer; each is re-embedded when the viewer 
 _ID_BYTES = 16  # secrets.token_urlsafe(16): 128 random bits, 22 URL-safe characters
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
 _CORRUPT = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+_DAY_S = 86_400.0  # seconds in a day, for retention
 
 _VIEWER = "viewer_id TEXT NOT NULL REFERENCES viewers(id)"
 _STARS = "stars REAL NOT NULL CHECK (stars BETWEEN 0.5 AND 5)"
+_POSITION = "position INTEGER NOT NULL DEFAULT 0"  # rating order; version 1 rows keep 0
 _SCHEMA = (
     "CREATE TABLE viewers (id TEXT PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL,"
     " label TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL)",
     f"CREATE TABLE seed_ratings ({_VIEWER}, video_id INTEGER NOT NULL, {_STARS},"
-    " PRIMARY KEY (viewer_id, video_id)) WITHOUT ROWID",
+    f" {_POSITION}, PRIMARY KEY (viewer_id, video_id)) WITHOUT ROWID",
     f"CREATE TABLE ratings ({_VIEWER}, video_id INTEGER NOT NULL, {_STARS},"
-    " updated REAL NOT NULL, PRIMARY KEY (viewer_id, video_id)) WITHOUT ROWID",
+    f" updated REAL NOT NULL, {_POSITION}, PRIMARY KEY (viewer_id, video_id)) WITHOUT ROWID",
     f"CREATE TABLE added_videos ({_VIEWER}, video_id INTEGER NOT NULL, position INTEGER NOT NULL,"
     " title TEXT NOT NULL, description TEXT NOT NULL, genres TEXT NOT NULL,"
     " PRIMARY KEY (viewer_id, video_id)) WITHOUT ROWID",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
+_UPGRADES = {  # from version -> statements that bring it to SCHEMA_VERSION
+    1: (
+        f"ALTER TABLE seed_ratings ADD COLUMN {_POSITION}",
+        f"ALTER TABLE ratings ADD COLUMN {_POSITION}",
+        f"PRAGMA user_version = {SCHEMA_VERSION}",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +94,8 @@ class SavedViewer:
     kind: str
     key: str
     label: str
-    seed: dict[int, float]
-    ratings: dict[int, float]
+    seed: dict[int, float]  # in the order given
+    ratings: dict[int, float]  # in the order they were made, oldest first
     added: tuple[SavedVideo, ...]  # in the order they were added
 
 
@@ -122,19 +137,21 @@ class ViewerStore:
             )
             conn.execute("DELETE FROM seed_ratings WHERE viewer_id = ?", (viewer_id,))
             conn.executemany(
-                "INSERT INTO seed_ratings (viewer_id, video_id, stars) VALUES (?, ?, ?)",
-                [(viewer_id, v, s) for v, s in rows],
+                "INSERT INTO seed_ratings (viewer_id, video_id, stars, position)"
+                " VALUES (?, ?, ?, ?)",
+                [(viewer_id, v, s, n) for n, (v, s) in enumerate(rows, 1)],
             )
             _reset(conn, viewer_id, now)
 
     def set_rating(self, viewer_id: str, video_id: int, stars: float) -> None:
-        """Record (or change) one rating."""
+        """Record (or change) one rating; either way it becomes the viewer's newest."""
         row = (viewer_id, video_id_of(video_id), _checked_stars(stars, video_id))
         with self._change(viewer_id) as (conn, now):
             conn.execute(
-                "INSERT OR REPLACE INTO ratings (viewer_id, video_id, stars, updated)"
-                " VALUES (?, ?, ?, ?)",
-                (*row, now),
+                "INSERT OR REPLACE INTO ratings (viewer_id, video_id, stars, updated, position)"
+                " VALUES (?, ?, ?, ?, (SELECT coalesce(max(position), 0) + 1 FROM ratings"
+                " WHERE viewer_id = ?))",
+                (*row, now, viewer_id),
             )
 
     def remove_rating(self, viewer_id: str, video_id: int) -> None:
@@ -146,13 +163,14 @@ class ViewerStore:
             )
 
     def replace_ratings(self, viewer_id: str, ratings: Mapping) -> None:
-        """Swap in a whole set of ratings (an import): all of them or, on any error, none."""
+        """Swap in a whole set of ratings (an import), kept in the order given: all or none."""
         rows = _checked_ratings(ratings)
         with self._change(viewer_id) as (conn, now):
             conn.execute("DELETE FROM ratings WHERE viewer_id = ?", (viewer_id,))
             conn.executemany(
-                "INSERT INTO ratings (viewer_id, video_id, stars, updated) VALUES (?, ?, ?, ?)",
-                [(viewer_id, v, s, now) for v, s in rows],
+                "INSERT INTO ratings (viewer_id, video_id, stars, updated, position)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(viewer_id, v, s, now, n) for n, (v, s) in enumerate(rows, 1)],
             )
 
     def reset(self, viewer_id: str) -> None:
@@ -181,6 +199,45 @@ class ViewerStore:
                 " (viewer_id, video_id, position, title, description, genres)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (viewer_id, row[0], position, *row[1:]),
+            )
+
+    # ---- forgetting ------------------------------------------------------------------------
+    def forget(self, viewer_id: str) -> bool:
+        """Erase a viewer: identity, ratings and added videos, overwritten in the file.
+
+        Returns False when no viewer has this id; DataError for a malformed id.
+        """
+        _check_id(viewer_id)
+        with self._db(write=True) as conn:
+            found = _delete(conn, "id = ?", (viewer_id,))
+        if found:
+            self._scrub()
+        return bool(found)
+
+    def forget_idle(self, days: float) -> int:
+        """Erase every viewer unchanged for ``days`` days (0 keeps everyone); how many went."""
+        if not days > 0:
+            return 0
+        cutoff = time.time() - days * _DAY_S
+        with self._db(write=True) as conn:
+            gone = _delete(conn, "updated < ?", (cutoff,))
+        if gone:
+            self._scrub()
+            log.info("forgot %d viewer(s) idle for %g days or more", gone, days)
+        return gone
+
+    def _scrub(self) -> None:
+        """Fold the WAL into the file and truncate it, so no older copy of a page stays there."""
+        try:
+            with closing(self._connect()) as conn:
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error as e:
+            raise DataError(f"the viewer store {self.path} failed: {e}") from e
+        if busy:  # a reader held an old snapshot past the busy timeout
+            log.warning(
+                "viewer store %s: a reader kept the WAL in use, so older copies of erased rows "
+                "stay in its -wal file until a later checkpoint",
+                self.path,
             )
 
     # ---- reading ---------------------------------------------------------------------------
@@ -236,6 +293,7 @@ class ViewerStore:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA secure_delete = ON")  # deleted rows are zeroed, not left as free space
         return conn
 
     # ---- opening ---------------------------------------------------------------------------
@@ -270,6 +328,9 @@ class ViewerStore:
             if version == 0 and tables == 0:
                 for statement in _SCHEMA:
                     conn.execute(statement)
+            elif version in _UPGRADES:
+                for statement in _UPGRADES[version]:
+                    conn.execute(statement)
             elif version != SCHEMA_VERSION:
                 raise DataError(
                     f"{self.path} is not a viewer store this version of vidrec can use "
@@ -289,15 +350,27 @@ def _reset(conn: sqlite3.Connection, viewer_id: str, now: float) -> None:
     """Ratings back to the seed, added videos dropped (inside the caller's transaction)."""
     conn.execute("DELETE FROM ratings WHERE viewer_id = ?", (viewer_id,))
     conn.execute(
-        "INSERT INTO ratings (viewer_id, video_id, stars, updated)"
-        " SELECT viewer_id, video_id, stars, ? FROM seed_ratings WHERE viewer_id = ?",
+        "INSERT INTO ratings (viewer_id, video_id, stars, updated, position)"
+        " SELECT viewer_id, video_id, stars, ?, position FROM seed_ratings WHERE viewer_id = ?",
         (now, viewer_id),
     )
     conn.execute("DELETE FROM added_videos WHERE viewer_id = ?", (viewer_id,))
 
 
+def _delete(conn: sqlite3.Connection, which: str, args: tuple) -> int:
+    """Delete the viewers matching ``which`` and all their rows; how many viewers there were."""
+    chosen = f"SELECT id FROM viewers WHERE {which}"
+    for table in ("added_videos", "ratings", "seed_ratings"):
+        conn.execute(f"DELETE FROM {table} WHERE viewer_id IN ({chosen})", args)
+    return conn.execute(f"DELETE FROM viewers WHERE {which}", args).rowcount
+
+
 def _ratings(conn: sqlite3.Connection, table: str, viewer_id: str) -> dict[int, float]:
-    query = f"SELECT video_id, stars FROM {table} WHERE viewer_id = ? ORDER BY video_id"
+    """Ratings in the order they were made (version 1 rows, all at 0, by time, then by id)."""
+    query = (
+        f"SELECT video_id, stars FROM {table} WHERE viewer_id = ?"
+        f" ORDER BY position, {'updated, ' if table == 'ratings' else ''}video_id"
+    )
     return {int(v): float(s) for v, s in conn.execute(query, (viewer_id,))}
 
 
