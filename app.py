@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from vidrec.config import Config
-from vidrec.ui import compare, evaluation, explore, foryou, insight, sidebar
+from vidrec.ui import compare, evaluation, explore, foryou, insight, presenter, sidebar
 from vidrec.ui.common import (
     RUN_STARTED,
     errors_shown,
@@ -42,12 +42,14 @@ def main() -> None:
     config = Config.from_env()
     demo = get_demo(config)
     st.sidebar.header("Who is watching?")
-    session = sidebar.viewer(demo)
-    controls = sidebar.controls(demo)
+    bar = presenter.apply()  # presenter mode: a header bar instead of the (hidden) sidebar
+    session = sidebar.viewer(demo, bar)
+    controls = sidebar.controls(demo, bar)
     rec = session_recommender(demo, session)
     tags_of = sidebar.tag_lookup(demo, session)
     st.html(COMPACT)  # fixed CSS, no user text: more of the list fits on a laptop screen
-    st.markdown("### 🎬 vidrec")
+    if bar is None:
+        st.markdown(presenter.TITLE)
     show_callback_error()
     view = (
         st.segmented_control(

@@ -25,7 +25,7 @@ TESTS = Path(__file__).resolve().parent
 APP_FILE = REPO / "app.py"  # absolute: AppTest resolves a relative path from the caller's folder
 APP_TIMEOUT = 300  # the first run in a process loads the Transformer and the artifacts
 
-BROWSER_FILES = {"test_browser.py", "test_browser_concurrent.py"}
+BROWSER_FILES = {"test_browser.py", "test_browser_concurrent.py", "test_browser_screens.py"}
 REAL_BUILD = {"built_config", "real_engine"}  # the real build: slow, and real data
 REAL_DATA = {*REAL_BUILD, "ml100k_home", "ml100k"}
 

@@ -73,6 +73,12 @@ def load_vocabulary(path: Path = TAGS_FILE) -> list[Tag]:
     return tags
 
 
+def tag_texts(vocabulary: Sequence[Tag]) -> list[str]:
+    """What a tagger embeds: every prompt, then every name, then every alias."""
+    aliases = [a for t in vocabulary for a in t.aliases]
+    return [t.prompt for t in vocabulary] + [t.tag for t in vocabulary] + aliases
+
+
 class ZeroShotTagger:
     """Scores videos against every tag prompt; per-tag mean/std come from a reference catalog."""
 
@@ -98,10 +104,12 @@ class ZeroShotTagger:
     @classmethod
     def from_encoder(cls, encoder, vocabulary: Sequence[Tag], z: float = DEFAULT_Z):
         """Embed each tag's prompt, name and aliases with the catalog's encoder."""
-        n = len(vocabulary)
-        aliases = [a for t in vocabulary for a in t.aliases]
-        texts = [t.prompt for t in vocabulary] + [t.tag for t in vocabulary] + aliases
-        out = encoder.encode(texts)  # one batch: (2 · n_tags + n_aliases, dim)
+        return cls.from_vectors(vocabulary, encoder.encode(tag_texts(vocabulary)), z)
+
+    @classmethod
+    def from_vectors(cls, vocabulary: Sequence[Tag], out: np.ndarray, z: float = DEFAULT_Z):
+        """The tagger from tag_texts(vocabulary) already embedded (e.g. read from a cache)."""
+        n = len(vocabulary)  # out: (2 · n_tags + n_aliases, dim)
         return cls(vocabulary, out[:n], z, out[n : 2 * n], out[2 * n :])
 
     def calibrate(self, embeddings: np.ndarray) -> ZeroShotTagger:

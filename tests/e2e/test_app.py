@@ -233,13 +233,13 @@ def test_compare_rating_in_one_column_reranks_all_three(app, engine, built_confi
 def test_evaluation_view_renders_the_committed_results(app):
     app.segmented_control(key="view").set_value("Evaluation").run()
     assert not app.exception and not errors(app) and not app.warning
-    assert len(app.dataframe) >= 5  # A, B, C, tags; latency; scale
+    assert len(app.table) >= 5  # A, B, C, tags; latency; scale (HTML tables: nothing is cut)
     charts = [c.key for c in app.get("plotly_chart")]
     assert charts == ["eval_sweep", "eval_speed", "eval_few"]  # α sweep, speed, few ratings
     captions = " ".join(c.value for c in app.caption)
     assert "python -m vidrec eval --sweep" in captions and "Protocol A" in captions
     assert "chosen on a validation split of the training ratings" in captions
-    hybrid = app.dataframe[0].value.set_index("method").loc["hybrid"]
+    hybrid = app.table[0].value.set_index("method").loc["hybrid"]
     assert float(hybrid["nDCG@10"]) > 0.4 and hybrid["RMSE"] != "–"
 
 
@@ -284,8 +284,8 @@ def test_evaluation_view_shows_the_numbers_the_code_computes(app, tiny_results):
     assert not app.exception and not errors(app) and not app.warning
     a_rows = [r for r in rows if r["protocol"].startswith("A") and "α=" not in r["method"]]
     b_rows = [r for r in rows if r["protocol"].startswith("B")]
-    assert len(app.dataframe) == 3  # A, B, C; no tag rows, and bench and scale never ran here
-    table_a, table_b, table_c = (d.value for d in app.dataframe)
+    assert len(app.table) == 3  # A, B, C; no tag rows, and bench and scale never ran here
+    table_a, table_b, table_c = (d.value for d in app.table)
     assert table_a["method"].tolist() == [r["method"] for r in a_rows]
     for (_, shown), row in zip(table_a.iterrows(), a_rows):
         for header, key in A_COLUMNS.items():

@@ -141,6 +141,36 @@ def test_token_attention_keeps_repeated_tokens_apart():
     assert_serialisable(fig)
 
 
+def test_token_attention_of_a_long_text_labels_only_what_fits():
+    """Regression: a 90-token synopsis wrote all 90 key labels under a ~700 px plot, 8 px
+    apart, so they overlapped and none could be read. Now labels stay MIN_TICK_PX apart on the
+    narrowest plot (every second key token, every third query token here); the hover still
+    names every pair."""
+    count = 90
+    tokens = [f"w{i}" for i in range(count)]
+    matrix = np.full((count, count), 1.0 / count)
+    fig = charts.token_attention_heatmap(tokens, matrix, "layer 6")
+    rows_px = fig.layout.height - charts.AXIS_PX  # the plot's height
+    for axis, pixels, every in ((fig.layout.xaxis, charts.NARROWEST_PLOT_PX, 2),
+                                (fig.layout.yaxis, rows_px, 3)):  # fmt: skip
+        ticks = list(axis.tickvals)
+        assert ticks == list(range(0, count, every))
+        assert list(axis.ticktext) == [tokens[i] for i in ticks]
+        assert pixels / count * every >= charts.MIN_TICK_PX  # room for each label
+    assert fig.layout.xaxis.tickangle == -90
+    assert np.shape(fig.data[0].text) == (count, count)
+    assert charts.tick_stride(7, 700) == 1 and charts.tick_stride(128, 700) == 3
+
+
+def test_hover_numbers_never_read_minus_zero():
+    """Regression: a part of -0.0001 was written "-0.000" in the contribution hover."""
+    parts = np.zeros((1, 1, 3))
+    parts[0, 0] = [-0.0001, 0.25, -0.3]
+    fig = charts.contribution_heatmap(parts, ["A"], ["B"], [4])
+    hover = fig.data[0].text[0][0]
+    assert "-0.000" not in hover and "content +0.000" in hover and "item-item -0.300" in hover
+
+
 def test_token_attention_rejects_a_non_square_matrix():
     with pytest.raises(DataError, match="shape"):
         charts.token_attention_heatmap(TOKENS, np.ones((7, 6)), "x")

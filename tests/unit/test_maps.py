@@ -69,7 +69,7 @@ def trail_args(n: int = 40) -> tuple:
     coords, titles, genres = catalog_points(n)
     titles[7] = "Alien <1979>"  # plotly reads a small HTML subset: the title must be escaped
     rated = {3: 4.0, 7: 5.0, 5: 1.0, 9: 3.5}
-    trail_xy = np.array([[0.1, 0.2], [0.3, 0.1], [-0.2, 0.4]])  # (3, 2)
+    trail_xy = np.array([[0.1, 0.2], [0.9, -0.6], [-0.8, 0.9]])  # (3, 2), apart: all numbered
     return coords, titles, genres, rated, trail_xy, [2, 3, 4], [7, 5, 9]
 
 
@@ -85,19 +85,40 @@ def test_taste_trail_numbers_each_step_and_says_which_rating_moved_it():
     np.testing.assert_allclose(np.c_[trail.x, trail.y], trail_xy)
     np.testing.assert_allclose(np.c_[by_name["Trail"].x, by_name["Trail"].y], trail_xy)
     assert list(trail.text) == ["2", "3", "4"]
-    assert list(trail.customdata) == [
-        "after rating Alien &lt;1979&gt; ★5",
-        "after rating Video 5 ★1",
-        "after rating Video 9 ★3.5",
+    assert [list(c) for c in trail.customdata] == [
+        ["2", "after rating Alien &lt;1979&gt; ★5"],
+        ["3", "after rating Video 5 ★1"],
+        ["4", "after rating Video 9 ★3.5"],
     ]
-    assert trail.hovertemplate.startswith("<b>step %{text}</b>: %{customdata}")
+    assert trail.hovertemplate.startswith("<b>step %{customdata[0]}</b>: %{customdata[1]}")
     assert list(trail.marker.symbol) == ["circle", "circle", "diamond"]  # the viewer now
     assert by_name["Trail"].hoverinfo == "skip"  # the steps carry the hover, not the line
     (arrow,) = fig.layout.annotations  # the vector: from the items' centre to the last step
-    assert (arrow.ax, arrow.ay, arrow.x, arrow.y) == (0.0, 0.0, -0.2, 0.4)
+    assert (arrow.ax, arrow.ay, arrow.x, arrow.y) == (0.0, 0.0, -0.8, 0.9)
     assert fig.layout.showlegend is False  # the content map beside it carries the legend
     assert_shared_look(fig)
     assert_serialisable(fig)
+
+
+def test_taste_trail_numbers_only_the_steps_that_have_room():
+    """Regression: after a few ratings the viewer's direction barely moves, and the step numbers
+    were written on top of each other ("9 10 11 12" in one blur). Close steps keep their dot and
+    their hover; only the newest of a cluster is numbered, and every written number has room."""
+    coords, titles, genres = catalog_points(40)
+    rated = {r: 4.0 for r in range(3, 13)}
+    far = np.array([[-0.9, -0.9], [0.9, -0.9], [-0.9, 0.9]])  # three steps well apart
+    near = np.array([0.5, 0.5]) + 0.002 * np.arange(7)[:, None]  # seven steps almost in one place
+    trail_xy = np.vstack([far, near])  # (10, 2)
+    steps, rows = list(range(3, 13)), list(range(3, 13))
+    fig = maps.taste_trail(coords, titles, genres, rated, trail_xy, steps, rows)
+    trail = next(t for t in fig.data if t.name == "Your taste")
+    assert list(trail.text) == ["3", "4", "5"] + [""] * 6 + ["12"]  # the newest of the cluster
+    assert [c[0] for c in trail.customdata] == [str(s) for s in steps]  # every step hovers
+    numbered = trail_xy[[i for i, t in enumerate(trail.text) if t]]
+    span = np.ptp(np.vstack([coords, trail_xy]), axis=0)
+    for i, a in enumerate(numbered):
+        for b in numbered[i + 1 :]:
+            assert np.any(np.abs(a - b) >= np.asarray(maps.LABEL_GAP) * span)
 
 
 def test_taste_trail_without_ratings_shows_a_hint():

@@ -25,6 +25,7 @@ from vidrec.present.style import (
     require_columns,
     row_height,
     shorten,
+    signed,
     stars_label,
     styled,
 )
@@ -164,8 +165,8 @@ def _contribution_hover(per_rating, rec_titles, rated_titles, rated_stars) -> li
             c, m, ii = per_rating[i, j]
             row.append(
                 f"<b>{label(rec)}</b><br>from your {stars_label(stars)} for {label(rated)}"
-                f"<br>total {c + m + ii:+.3f} = content {c:+.3f} + MF {m:+.3f}"
-                f" + item-item {ii:+.3f}"
+                f"<br>total {signed(c + m + ii)} = content {signed(c)} + MF {signed(m)}"
+                f" + item-item {signed(ii)}"
             )
         text.append(row)
     return text  # (n, m) strings
@@ -174,8 +175,17 @@ def _contribution_hover(per_rating, rec_titles, rated_titles, rated_stars) -> li
 # ----- 3./4. token attention ---------------------------------------------------------------------
 
 
+MIN_TICK_PX = 15  # between two tick labels of 12 px text, so that none overlaps the next
+NARROWEST_PLOT_PX = 700  # the heatmap's plot area on a 1366-wide screen with the sidebar open
+AXIS_PX = 230  # of the figure's height: title, margins and the rotated key-token labels
+
+
 def token_attention_heatmap(tokens: list[str], matrix: np.ndarray, title: str) -> go.Figure:
-    """Query-token by key-token attention, so one can see which word pieces read which."""
+    """Query-token by key-token attention, so one can see which word pieces read which.
+
+    A synopsis runs to ~90 tokens: more than fit as readable tick labels, so a long text labels
+    every second (or third) token on an axis, and the hover names every cell's pair.
+    """
     count = len(tokens)
     if count == 0:
         raise DataError("token_attention_heatmap needs at least one token")
@@ -187,11 +197,28 @@ def token_attention_heatmap(tokens: list[str], matrix: np.ndarray, title: str) -
         for i, query in enumerate(labels)
     ]  # (T, T) strings
     fig = go.Figure(_weight_heatmap(matrix, positions, positions, hover))
-    axis = {"tickvals": positions, "ticktext": labels, "tickfont": {"size": 12}}
-    fig.update_xaxes(title_text="key token", tickangle=-60, **axis)
-    fig.update_yaxes(title_text="query token", autorange="reversed", **axis)
-    side = min(220 + 16 * count, 900)  # roughly square, capped for long texts
+    side = min(AXIS_PX + 16 * count, 900)  # roughly square, capped for long texts
+    fig.update_xaxes(title_text="key token", tickangle=-90, **_ticks(labels, NARROWEST_PLOT_PX))
+    fig.update_yaxes(
+        title_text="query token", autorange="reversed", **_ticks(labels, side - AXIS_PX)
+    )
     return styled(fig, height=side, title={"text": label(title), "x": 0.0})
+
+
+def tick_stride(count: int, pixels: float) -> int:
+    """Label every n-th of ``count`` evenly spaced ticks so labels stay MIN_TICK_PX apart."""
+    return max(1, -(-count * MIN_TICK_PX // max(int(pixels), 1)))
+
+
+def _ticks(labels: list[str], pixels: float) -> dict:
+    every = tick_stride(len(labels), pixels)
+    shown = np.arange(0, len(labels), every)
+    return {
+        "tickvals": shown,
+        "ticktext": [labels[i] for i in shown],
+        "tickfont": {"size": 12},
+        "tickmode": "array",
+    }
 
 
 TOKENS_PER_ROW = 12  # a synopsis runs to ~90 tokens: wrap them so each stays readable

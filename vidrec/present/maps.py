@@ -84,7 +84,8 @@ def taste_trail(
     fig = go.Figure(_genre_traces(coords, titles, genres))
     fig.add_trace(_rated_trace(coords, titles, rated))
     fig.add_trace(_trail_line(xy))
-    fig.add_trace(_trail_steps(xy, trail_steps, [_step_text(titles, rated, r) for r in trail_rows]))
+    texts = [_step_text(titles, rated, r) for r in trail_rows]
+    fig.add_trace(_trail_steps(xy, trail_steps, texts, _extent(coords, xy)))
     fig.add_annotation(_vector_arrow(xy[-1]))
     fig.update_xaxes(title_text="collaborative axis 1", showticklabels=False, zeroline=False)
     fig.update_yaxes(title_text="collaborative axis 2", showticklabels=False, zeroline=False)
@@ -126,14 +127,15 @@ def _vector_arrow(tip: np.ndarray) -> dict:
     }  # fmt: skip
 
 
-def _trail_steps(xy: np.ndarray, steps: list[int], texts: list[str]) -> go.Scatter:
+def _trail_steps(xy: np.ndarray, steps: list[int], texts: list[str], span) -> go.Scatter:
     last = len(steps) - 1  # the viewer now: a larger diamond, like "You" on the content map
+    shown = labelled_steps(xy, span)
     return go.Scatter(
         x=xy[:, 0],
         y=xy[:, 1],
         mode="markers+text",
         name="Your taste",
-        text=[str(s) for s in steps],
+        text=[str(s) if keep else "" for s, keep in zip(steps, shown)],
         textfont={"size": FONT_SIZE - 2, "color": "rgba(0,0,0,0.85)"},  # dark reads on pink
         marker={
             "symbol": ["circle"] * last + ["diamond"],
@@ -141,9 +143,32 @@ def _trail_steps(xy: np.ndarray, steps: list[int], texts: list[str]) -> go.Scatt
             "color": YOU,
             "line": {"width": 1, "color": "rgba(128,128,128,0.9)"},
         },
-        customdata=texts,
-        hovertemplate="<b>step %{text}</b>: %{customdata}<extra></extra>",
+        customdata=[[str(s), t] for s, t in zip(steps, texts)],
+        hovertemplate="<b>step %{customdata[0]}</b>: %{customdata[1]}<extra></extra>",
     )
+
+
+# A step's number is written only where it has room: a label ~20 px wide and tall on a map
+# drawn ~370 × 470 px (two maps side by side on a 1366-wide screen) needs this share of the
+# map's width and height between it and the next label. Close steps keep their dot and hover.
+LABEL_GAP = (0.06, 0.045)  # (x, y) shares of the map's extent
+
+
+def labelled_steps(xy: np.ndarray, span: tuple[float, float]) -> list[bool]:
+    """Which steps get their number: the newest first, then each one clear of those kept."""
+    gap = np.asarray(LABEL_GAP) * np.maximum(np.asarray(span, dtype=np.float64), 1e-12)
+    kept: list[int] = []
+    for i in range(len(xy) - 1, -1, -1):  # newest first: the viewer now is always numbered
+        if all(np.any(np.abs(xy[i] - xy[j]) >= gap) for j in kept):
+            kept.append(i)
+    return [i in kept for i in range(len(xy))]
+
+
+def _extent(*points: np.ndarray) -> tuple[float, float]:
+    """Width and height of the box around every point drawn: what the map's axes span."""
+    both = np.vstack([p for p in points if len(p)])
+    width, height = np.ptp(both, axis=0)
+    return float(width), float(height)
 
 
 def _checked_coords(coords: np.ndarray, n_titles: int, n_genres: int) -> np.ndarray:

@@ -79,6 +79,12 @@ def main_genre(genres: str) -> str:
     return first if first in GENRE_COLOURS else OTHER_GENRE
 
 
+def signed(value: float, digits: int = 3) -> str:
+    """+0.123 or -0.045, and +0.000 for a value that rounds to zero: never "-0.000"."""
+    text = f"{value:+.{digits}f}"
+    return "+" + text[1:] if float(text) == 0 else text
+
+
 def stars_label(stars: float) -> str:
     """4.0 -> "★4"."""
     return f"★{stars:g}"

@@ -22,6 +22,11 @@ def md(text: object) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text))
 
 
+def plural(count: int, noun: str) -> str:
+    """1 -> "1 rating", 2 -> "2 ratings", 1500 -> "1,500 ratings"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def stars(value: float) -> str:
     """4.3 -> '★★★★☆ 4.3'."""
     full = int(round(float(value)))
@@ -70,8 +75,8 @@ def loop_caption(rec, session, recs) -> None:
     ms = f"{session.last_update_ms:.0f} ms" if session.last_update_ms is not None else "–"
     st.caption(
         f"**Content understanding** · {len(rec.catalog):,} videos read by a Transformer "
-        f"→ **Interest mapping** · {len(session.ratings)} ratings folded into your vector "
-        f"→ **Recommendation** · {len(recs)} picks re-ranked in {ms} "
+        f"→ **Interest mapping** · {plural(len(session.ratings), 'rating')} folded into your "
+        f"vector → **Recommendation** · {plural(len(recs), 'pick')} re-ranked in {ms} "
         f"→ **Feedback** · rate anything and watch the list move"
     )
 

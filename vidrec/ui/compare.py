@@ -10,6 +10,7 @@ import streamlit as st
 
 from vidrec.present.compare import LONG_TAIL_MAX, Comparison, compare
 from vidrec.recommender import HybridRecommender, Profile
+from vidrec.ui import guide
 from vidrec.ui.common import md, run_started, server_time, show_callback_error
 from vidrec.ui.foryou import rate_widget
 from vidrec.ui.sidebar import Controls
@@ -50,6 +51,7 @@ class Source:
 @st.fragment
 def live(demo: Demo, rec: HybridRecommender, session: ViewerSession, controls: Controls, tags_of):
     """The view as a fragment: a rating in any column reruns the view, so every column moves."""
+    guide.keep_current(session)  # a rating that ticked a step redraws the whole page once
     started = run_started()
     show_callback_error()  # this fragment's own callbacks keep their errors for it
     title, picker = st.columns([1, 2], vertical_alignment="center")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pandas as pd
 import streamlit as st
 
 from vidrec.config import Config
@@ -28,7 +31,7 @@ SPEED = {  # kind -> (title, table maker, the command that makes it)
         "bench --viewers 1,4,8",
     ),
 }
-TARGETS = "Issue targets on protocol A: nDCG@10 ≥ 0.50 and P@10 ≥ 0.43; protocol B: RMSE ≤ 0.90."
+TARGETS = "Targets: nDCG@10 ≥ 0.50 and P@10 ≥ 0.43 on protocol A; RMSE ≤ 0.90 on protocol B."
 
 
 @st.cache_data(show_spinner=False)
@@ -124,16 +127,37 @@ def _slices(doc: dict) -> None:
 
 
 def _table(frame) -> None:
-    """Every row shown (no inner scrolling), numbers as in docs/evaluation.md, hybrid shaded."""
-    text = frame.map(report.cell)  # "–" for a gap, where st.dataframe would print "None"
-    numbers = {c: st.column_config.TextColumn(c, alignment="right") for c in frame.columns[1:]}
-    st.dataframe(
-        text.style.apply(_highlight, axis=1),
-        hide_index=True,
-        width="stretch",
-        height=35 * (len(frame) + 1) + 3,
-        column_config=numbers,
-    )
+    """Every row and every word shown: an HTML table, which wraps a long name where a data grid
+    cut it ("hybrid, app defaults (tune"). Numbers are right-aligned, text left; hybrid shaded."""
+    text = frame.map(cell)  # "–" for a gap, where a table would print "None"
+    styler = text.style.hide(axis="index").apply(_highlight, axis=1)
+    heads = {}
+    for column in frame.columns:  # !important: the table sets each cell's alignment inline
+        align = f"{_alignment(frame[column])} !important"
+        styler = styler.set_properties(subset=[column], **{"text-align": align})
+        heads[column] = [{"selector": "th", "props": [("text-align", align)]}]
+    styler = styler.set_table_styles(heads, overwrite=False)
+    st.table(styler)
+
+
+MINUS_ZERO = re.compile(r"^[-−](0[.,]?0*)$")  # "-0.000": a tiny difference that rounds to 0
+
+
+def cell(value) -> str:
+    """A value as the tables show it (report.cell), and 0.000 where it would say "-0.000"."""
+    return MINUS_ZERO.sub(r"\1", report.cell(value))
+
+
+NUMBER = re.compile(r"^[-+−±]?[\d,.]+%?$|^–$|^> ?[\d,]+$")  # "0.497", "1,682", "+1.2%", "–"
+
+
+def _alignment(column) -> str:
+    """Right for a column of numbers (read as shown), left for text: a name must read from
+    its start, a right-aligned long name lost its beginning ("…d top-10, exact retrieval")."""
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return "right"
+    shown = column.map(cell).astype(str)
+    return "right" if shown.str.match(NUMBER).all() else "left"
 
 
 def _highlight(row):

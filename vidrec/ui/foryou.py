@@ -10,10 +10,12 @@ import streamlit as st
 from vidrec.attribution import recommend_with_reasons
 from vidrec.present import charts, export, why
 from vidrec.recommender import HybridRecommender, Query, Ranking
+from vidrec.ui import guide
 from vidrec.ui.common import (
     chart,
     loop_caption,
     md,
+    plural,
     run_started,
     safely,
     server_time,
@@ -45,6 +47,7 @@ def live(rec: HybridRecommender, session: ViewerSession, controls: Controls, tag
     The sidebar and header stay as they were (nothing a rating here changes shows there), so a
     rating costs the fold-in, the ranking and the cards: the server's work per viewer per click.
     """
+    guide.keep_current(session)  # a rating that ticked a step redraws the whole page once
     started = run_started()
     show_callback_error()  # this fragment's own callbacks keep their errors for it
     ranking, recs = recommendations(rec, session, controls.query(rec, tags_of))
@@ -98,7 +101,8 @@ def render(
 def _downloads(session: ViewerSession, recs: pd.DataFrame, controls: Controls, tags_of) -> None:
     """The list for a slide: CSV for a table, a standalone web page for a screenshot."""
     table = export.list_table(recs, [tags_of(v) for v in recs["video_id"]])
-    settings = f"α = {controls.alpha:g} · diversity {controls.diversity:g} · {len(recs)} picks"
+    picks = plural(len(recs), "pick")
+    settings = f"α = {controls.alpha:g} · diversity {controls.diversity:g} · {picks}"
     heading = f"Recommended for {session.label}"
     csv_col, html_col, _ = st.columns([1, 1, 2])
     csv_col.download_button(
@@ -180,7 +184,7 @@ def _your_ratings(rec: HybridRecommender, session: ViewerSession) -> None:
                 args=(video_id,),
             )
     if older:  # one text element: a table or more widgets would cost every rerun
-        with st.expander(f"{len(older)} older ratings"):
+        with st.expander(f"{plural(len(older), 'older rating')}"):
             st.markdown(
                 "  \n".join(f"{md(titles.get(v, f'video {v}'))} · {s:g}★" for v, s in older)
             )

@@ -9,10 +9,11 @@ import streamlit as st
 from vidrec.attribution import counterfactual, explain
 from vidrec.evaluation import report, tag_audit
 from vidrec.present import charts, maps
+from vidrec.present.style import signed
 from vidrec.present.why import what_if_table, what_if_text
 from vidrec.recommender import HybridRecommender, Profile, Ranking
 from vidrec.ui import evaluation
-from vidrec.ui.common import chart, md
+from vidrec.ui.common import chart, md, plural
 from vidrec.viewer.demo import Demo
 from vidrec.viewer.session import ViewerSession
 
@@ -127,7 +128,8 @@ def render_map(demo: Demo, rec: HybridRecommender, profile: Profile, recs: pd.Da
         st.caption(
             "**Your taste trail: who watches them.** The same videos and colours, placed by who "
             "watches them (collaborative model, PCA to 2-D). Arrow: your collaborative vector. "
-            "Numbered dots: where it pointed after each of your last ratings (hover one)."
+            "Pink dots: where it pointed after each of your last ratings, numbered where there "
+            "is room (hover any)."
         )
         trail = demo.taste_trail(rec, profile)
         fig = maps.taste_trail(
@@ -157,7 +159,7 @@ def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> 
         charts.loop_dot(
             [
                 ("Content understanding", f"{len(rec.catalog):,} videos → Transformer → FAISS"),
-                ("Interest mapping", f"{n_rated} ratings folded into your vector"),
+                ("Interest mapping", f"{plural(n_rated, 'rating')} folded into your vector"),
                 ("Recommendation", f"blend α, re-ranked in {ms}"),
                 ("Your feedback", "rate a card: the loop runs again"),
             ]
@@ -202,7 +204,7 @@ def _measured() -> None:
     spread, few = report.seeds(doc), report.few_ratings(doc)
     if spread.empty or few.empty:
         return
-    leads = " / ".join(f"{v:+.3f}" for v in spread["hybrid − collaborative"])
+    leads = " / ".join(signed(v) for v in spread["hybrid − collaborative"])
     pairs = zip(few["ratings per viewer"], few["hybrid vs collaborative"])
     by_n = " · ".join(f"{n} rating{'' if n == 1 else 's'} {lead}" for n, lead in pairs)
     st.markdown(

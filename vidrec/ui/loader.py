@@ -15,6 +15,7 @@ from vidrec.viewer.session import ViewerSession
 from vidrec.viewer.store import ViewerStore
 
 STORE_FILE = "viewers.sqlite3"
+READY = "Demo ready in"  # the line that replaces the progress box once the demo has loaded
 SESSION_REC = "_session_rec"  # this session's recommender with its added videos, and their ids
 
 
@@ -39,8 +40,9 @@ def get_demo(config: Config) -> Demo:
 
 
 def _load_with_progress(config: Config) -> Demo:
-    """Progress while it loads; then the box goes (a toast says how long it took), so the
-    first screen a presenter shows has the list at the top."""
+    """Progress while it loads; then the box shrinks to one line saying how long it took (a
+    line in the page, not a toast: a toast covered the view buttons for seconds), and the next
+    full run takes that away, so the first screen a presenter shows has the list at the top."""
     slot = st.empty()
     with (
         slot.container(),
@@ -52,8 +54,7 @@ def _load_with_progress(config: Config) -> Demo:
             bar.progress(min(done / max(total, 1), 1.0), text=stage)
 
         demo = load_demo(config, progress)
-    slot.empty()
-    st.toast(f"Demo ready in {demo.load_seconds:.1f} s")
+    slot.caption(f"✓ {READY} {demo.load_seconds:.1f} s", width="content")
     return demo
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from vidrec.recommender import HybridRecommender
-from vidrec.ui.common import errors_shown
+from vidrec.ui.common import errors_shown, plural
 from vidrec.viewer.ratings_file import MAX_BYTES, export_csv, export_json, parse_import
 from vidrec.viewer.session import ViewerSession
 
@@ -52,6 +52,6 @@ def render_transfer(rec: HybridRecommender, session: ViewerSession) -> None:
             with errors_shown():
                 imported = parse_import(upload.getvalue(), upload.name, rec.catalog)
                 session.replace(imported)
-                message = f"Imported {len(imported)} ratings."
+                message = f"Imported {plural(len(imported), 'rating')}."
                 st.session_state["import_done"] = (message, dict(session.ratings))
                 st.rerun()

@@ -12,13 +12,19 @@ from vidrec.coldstart import new_video
 from vidrec.data.schema import genre_list
 from vidrec.recommender import HybridRecommender, Query
 from vidrec.ui import guide, presenter
-from vidrec.ui.common import md, safely
+from vidrec.ui.common import md, plural, safely
 from vidrec.ui.loader import SESSION_REC, get_store
 from vidrec.viewer.demo import Demo
 from vidrec.viewer.session import ViewerSession
 from vidrec.viewer.store import ViewerStore, new_viewer_id
 
 NEW_VIEWER, MOVIELENS_USER = "__new__", "__movielens__"
+USER_ID, USER_ERROR = "movielens_user", "_movielens_error"  # the id box, and why it was refused
+FORGOTTEN = "_viewer_forgotten"  # the note shown once after a viewer was deleted
+STORED = (  # what the store keeps, said beside the button that deletes it
+    "Your ratings and added videos are saved on this server under the id in this page's link. "
+    "The link is the only key: anyone with it can see and change them."
+)
 
 
 @dataclass(frozen=True)
@@ -54,52 +60,118 @@ class Controls:
         return mask
 
 
-def viewer(demo: Demo) -> ViewerSession:
+def viewer(demo: Demo, bar: presenter.Bar | None = None) -> ViewerSession:
     """The viewer picker. The viewer id in the URL brings a saved viewer back on reload; switching
-    viewer starts a new saved viewer with a fresh id."""
-    presenter.apply()
+    viewer starts a new saved viewer with a fresh id. In presenter mode the picker and the guided
+    start are drawn into the header ``bar``; the rest of the sidebar is hidden there."""
     store = get_store(str(demo.rec.config.home))
     if "viewer" not in st.session_state:
         _restore(demo, store)
+    where = st.sidebar if bar is None else bar.viewer
     options = [p.id for p in demo.personas] + [MOVIELENS_USER, NEW_VIEWER]
     names = {p.id: f"{p.icon} {p.name}" for p in demo.personas}
     names.update(
         {MOVIELENS_USER: "👤 A real MovieLens user", NEW_VIEWER: "✨ New viewer (no ratings)"}
     )
-    st.sidebar.selectbox(
+    where.selectbox(
         "Viewer",
         options,
         format_func=names.get,
         key="viewer_choice",
         on_change=safely(_switch),
         args=(demo, store),
+        label_visibility="visible" if bar is None else "collapsed",
     )
     if st.session_state.get("viewer_choice") == MOVIELENS_USER and demo.users is not None:
-        ids = demo.users["user_id"]
-        st.sidebar.number_input(
-            "MovieLens user id",
-            int(ids.min()),
-            int(ids.max()),
-            value=int(ids.min()),
-            step=1,
-            key="movielens_user",
-            on_change=safely(_switch),
-            args=(demo, store),
-        )
+        _movielens_id(demo, store, where)
     session: ViewerSession = st.session_state["viewer"]
     if st.query_params.get("viewer") != session.viewer_id:
         st.query_params["viewer"] = session.viewer_id
+    if bar is not None:
+        guide.render(session, bar.guide)
+        return session
     _describe(demo, session)
-    st.sidebar.button(
-        "↺ Reset this viewer",
+    guide.render(session)
+    reset, forget = st.sidebar.columns(2, gap="small")
+    reset.button(
+        "↺ Reset",
         key="reset_viewer",
         use_container_width=True,
-        help="Back to the viewer's starting ratings; added videos are removed",
+        help="Back to this viewer's starting ratings; added videos are removed",
         on_click=safely(session.reset),
     )
+    _forget_action(demo, store, session, forget)
     presenter.toggle()
-    guide.render(session)
     return session
+
+
+def _movielens_id(demo: Demo, store: ViewerStore, where) -> None:
+    """The user id box: any number can be typed; one that is no user gets a message naming the
+    valid range, and the box goes back to the user still shown."""
+    lo, hi = _user_range(demo)
+    where.number_input(
+        "MovieLens user id",
+        value=None if USER_ID in st.session_state else lo,
+        step=1,
+        key=USER_ID,
+        on_change=safely(_pick_user),
+        args=(demo, store),
+        help=f"A real person from MovieLens 100K, by id: {lo} to {hi}",
+    )
+    message = st.session_state.pop(USER_ERROR, None)
+    if message:
+        where.error(message, icon="⚠️")
+
+
+def _user_range(demo: Demo) -> tuple[int, int]:
+    ids = demo.users["user_id"]
+    return int(ids.min()), int(ids.max())
+
+
+def _pick_user(demo: Demo, store: ViewerStore) -> None:
+    typed = st.session_state.get(USER_ID)
+    known = typed is not None and float(typed).is_integer()
+    if known and bool((demo.users["user_id"] == int(typed)).any()):
+        _switch(demo, store)
+        return
+    lo, hi = _user_range(demo)
+    session: ViewerSession = st.session_state["viewer"]
+    st.session_state[USER_ID] = int(session.key) if session.kind == "movielens" else lo
+    what = "No id typed" if typed is None else f"There is no MovieLens user {typed:g}"
+    st.session_state[USER_ERROR] = (
+        f"{what}: ids run from {lo} to {hi}. Still showing {md(session.label)}."
+    )
+
+
+def _forget_action(demo: Demo, store: ViewerStore, session: ViewerSession, where) -> None:
+    """Delete this viewer from the server, after a confirmation, and start a new empty one."""
+    with where.popover(  # keyed by viewer: the next viewer's confirmation starts closed
+        "🗑 Delete…", use_container_width=True, help="Delete this viewer",
+        key=f"forget_{session.viewer_id}",
+    ):  # fmt: skip
+        st.markdown(
+            f"Delete **{md(session.label)}** from this server for good: "
+            f"{plural(len(session.ratings), 'rating')} and "
+            f"{plural(len(session.added), 'added video')}. The link stops working, and a new "
+            "viewer with no ratings starts."
+        )
+        st.button(
+            "Delete this viewer",
+            key="forget_viewer",
+            type="primary",
+            on_click=safely(_forget),
+            args=(demo, store),
+        )
+    if note := st.session_state.pop(FORGOTTEN, None):
+        st.sidebar.success(note)
+    st.sidebar.caption(STORED)
+
+
+def _forget(demo: Demo, store: ViewerStore) -> None:
+    st.session_state["viewer"].forget()
+    st.session_state["viewer_choice"] = NEW_VIEWER
+    _switch(demo, store)
+    st.session_state[FORGOTTEN] = "The viewer was deleted from this server. This is a new viewer."
 
 
 def _restore(demo: Demo, store: ViewerStore) -> None:
@@ -118,7 +190,7 @@ def _restore(demo: Demo, store: ViewerStore) -> None:
         st.session_state["viewer_choice"] = saved.key
     elif saved.kind == "movielens":
         st.session_state["viewer_choice"] = MOVIELENS_USER
-        st.session_state["movielens_user"] = int(saved.key)
+        st.session_state[USER_ID] = int(saved.key)
     else:
         st.session_state["viewer_choice"] = NEW_VIEWER
 
@@ -130,7 +202,7 @@ def _switch(demo: Demo, store: ViewerStore) -> None:
     if choice == NEW_VIEWER:
         session = ViewerSession.start("new", "", "New viewer", {})
     elif choice == MOVIELENS_USER:
-        uid = int(st.session_state.get("movielens_user") or demo.users["user_id"].min())
+        uid = int(st.session_state.get(USER_ID) or _user_range(demo)[0])
         session = ViewerSession.start(
             "movielens", str(uid), f"MovieLens user {uid}", demo.user_ratings(uid)
         )
@@ -154,18 +226,18 @@ def _describe(demo: Demo, session: ViewerSession) -> None:
             st.sidebar.caption(
                 md(
                     f"Age {u['age']} · {u['gender']} · {u['occupation']} · "
-                    f"{len(session.seed)} real ratings"
+                    f"{plural(len(session.seed), 'real rating')}"
                 )
             )
     else:
         st.sidebar.caption("No history yet: rate a few videos and watch the list adapt.")
 
 
-def controls(demo: Demo) -> Controls:
-    """Blend, size, diversity and filters."""
+def controls(demo: Demo, bar: presenter.Bar | None = None) -> Controls:
+    """Blend, size, diversity and filters; in presenter mode the blend is in the header bar."""
     st.sidebar.divider()
     st.sidebar.subheader("Controls")
-    alpha = st.sidebar.slider(
+    alpha = (st.sidebar if bar is None else bar.alpha).slider(
         "Blend: collaborative ← → content",
         0.0,
         1.0,
@@ -174,6 +246,8 @@ def controls(demo: Demo) -> Controls:
         key="alpha",
         help="0 = only what similar viewers liked (MF); "
         "1 = only what the Transformer reads as similar to your ratings",
+        format="%.2f" if bar is None else "α = %.2f",
+        label_visibility="visible" if bar is None else "collapsed",
     )
     k = st.sidebar.slider("Number of results", 3, 30, 10, key="k")
     diversity = st.sidebar.slider(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import threading
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,7 +20,7 @@ from vidrec.data.schema import genre_list, user_ratings
 from vidrec.errors import DataError
 from vidrec.present.projection import Projection, fit_projection
 from vidrec.recommender import HybridRecommender, Profile
-from vidrec.tags import ZeroShotTagger, load_vocabulary
+from vidrec.tags import ZeroShotTagger, load_vocabulary, tag_texts
 from vidrec.viewer.personas import Persona, load_personas, resolve_ratings
 
 log = logging.getLogger(__name__)
@@ -127,16 +131,22 @@ class Demo:
 def load_demo(config: Config, progress: Progress | None = None) -> Demo:
     """Build or load the artifacts, then all the app shows that does not depend on a viewer."""
     t0 = time.perf_counter()
-    encoder = make_encoder(config)
+    encoder = LazyEncoder(config)  # the Transformer loads on first use: search, add, attention
     arts = load_artifacts(config, encoder, progress)
     rec = recommender_from(arts, encoder, config)
     personas, persona_ratings = _personas(rec.catalog)
     projection = fit_projection(arts.embeddings)
     factors = rec.mf.float_factors()  # (n_items, d)
     collab = fit_projection(factors)
-    tagger = ZeroShotTagger.from_encoder(encoder, load_vocabulary()).calibrate(arts.embeddings)
+    vocabulary = load_vocabulary()
     keywords = [k.split("|") if k else [] for k in rec.catalog["tags"].fillna("")]
-    tags = tagger.grounded(arts.embeddings, keywords, encoder.encode)
+    words = sorted({w for ws in keywords for w in ws})
+    fixed = tag_texts(vocabulary)
+    vectors = cached_vectors(config, encoder, fixed + words)  # (n_fixed + n_words, dim)
+    tagger = ZeroShotTagger.from_vectors(vocabulary, vectors[: len(fixed)])
+    tagger = tagger.calibrate(arts.embeddings)
+    at = {w: i for i, w in enumerate(words, len(fixed))}
+    tags = tagger.grounded(arts.embeddings, keywords, lambda ws: vectors[[at[w] for w in ws]])
     mean = arts.embeddings.mean(axis=0)  # (dim,)
     return Demo(
         rec=rec,
@@ -191,3 +201,35 @@ def _genre_centroids(catalog: pd.DataFrame, embeddings: np.ndarray, mean: np.nda
         centre = embeddings[mask].mean(axis=0) - mean
         out[genre] = centre / (np.linalg.norm(centre) or 1.0)
     return out
+
+
+class LazyEncoder:
+    """The content encoder, loaded on first use (thread-safe): a warm start reads no new text."""
+
+    def __init__(self, config: Config):
+        self._config, self._encoder, self._lock = config, None, threading.Lock()
+
+    def __getattr__(self, name: str):
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = make_encoder(self._config)
+        return getattr(self._encoder, name)
+
+
+def cached_vectors(config: Config, encoder, texts: list[str]) -> np.ndarray:
+    """Embeddings of fixed texts, kept under home/text-vectors keyed by model and texts."""
+    digest = hashlib.sha256(
+        json.dumps([config.model, config.max_tokens, texts]).encode("utf-8")
+    ).hexdigest()[:16]
+    path = config.home / "text-vectors" / f"{digest}.npy"
+    try:
+        return np.load(path)
+    except (OSError, ValueError, EOFError):  # none yet, or damaged: embed again
+        pass
+    vectors = np.asarray(encoder.encode(texts), np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp-{os.getpid()}.npy")
+    np.save(tmp, vectors)
+    os.replace(tmp, path)
+    return vectors
