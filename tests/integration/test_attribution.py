@@ -73,7 +73,8 @@ def test_a_viewer_without_ratings_is_all_base(rec):
 
 
 def test_mf_terms_match_a_brute_force_solve(rec):
-    """Rating j's MF term is c·V_iᵀA⁻¹V_j, centred over the candidates and over the std."""
+    """Rating j's MF term is c·t_j·V_iᵀA⁻¹V_j, centred over the candidates and over the std;
+    t_j is 1 for a rating of 3★ or more, −dislike_weight below (issue 23)."""
     ratings = random_viewer(rec, np.random.default_rng(7), most=12)
     prof = rec.profile(ratings)
     cand = np.setdiff1d(np.arange(len(rec.video_ids)), prof.rows)  # small catalog: all unrated
@@ -81,7 +82,10 @@ def test_mf_terms_match_a_brute_force_solve(rec):
     V = rec.mf.item_factors.numpy().astype(np.float64)  # (n_items, d)
     Vr = V[prof.rows]  # (m, d)
     A = p.unobserved_weight * V.T @ V + p.observed_weight * Vr.T @ Vr + p.reg * np.eye(V.shape[1])
-    T = (p.unobserved_weight + p.observed_weight) * V[cand] @ np.linalg.inv(A) @ Vr.T  # (n_c, m)
+    t = np.where(np.array(list(ratings.values())) >= 3, 1.0, -rec.config.dislike_weight)
+    T = (
+        (p.unobserved_weight + p.observed_weight) * V[cand] @ np.linalg.inv(A) @ Vr.T * t
+    )  # (n_c, m)
     np.testing.assert_allclose(T.sum(1), V[cand] @ prof.collab.preference, rtol=1e-4, atol=1e-6)
     z = (T - T.mean(0)) / T.sum(1).std()
     alpha, w = 0.1, rec.config.item_item_weight

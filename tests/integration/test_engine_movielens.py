@@ -73,3 +73,18 @@ def test_a_new_viewer_gets_the_ten_most_rated_films_most_rated_first(rec, ml100k
 def test_unknown_title_lists_close_matches(rec):
     with pytest.raises(UnknownVideoError, match="Did you mean"):
         rec.videos.find_title("Star Wors (1977)")
+
+
+def test_one_five_star_rating_steers_the_content_side(rec):
+    """Issue 23: with one rating the content score was one constant, so α = 1 returned the
+    popularity list. With the null key it ranks by likeness to Star Wars."""
+    star_wars = rec.videos.find_title("Star Wars (1977)")
+    ranking = rec.rank({star_wars: 5.0}, rec.query(k=10, alpha=1.0))
+    assert ranking.spreads[0] > 0  # the content signal varies over the candidates
+    popular = [int(r) for r in rec.videos.popular_rows if r != ranking.profile.rows[0]][:10]
+    assert len(set(ranking.rows.tolist()) - set(popular)) >= 5
+    titles = set(rec.table(ranking)["title"])
+    assert {"Return of the Jedi (1983)", "Empire Strikes Back, The (1980)"} <= titles
+    # what the "For you" caption counts: the picks that leave without the content part
+    without = rec.rows_without_content(ranking)
+    assert len(without) == 10 and set(without.tolist()) != set(ranking.rows.tolist())
