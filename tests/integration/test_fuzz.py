@@ -525,7 +525,7 @@ def csv_defect(draw, layout: Layout, catalog: Sheet, ratings: Sheet, style) -> t
         return refused_in(rat, f", column 'rating': {problem}"), {}
     if kind == "unknown-video":
         rated[vid] = str(len(catalog.rows) + draw(st.integers(1, 9)))
-        return refused_in(rat, ", column '[^']+': 1 ratings refer to videos missing from"), {}
+        return refused_in(rat, ", column '[^']+': 1 rating refers to videos missing from"), {}
     if kind == "bad-user":
         rated[uid] = draw(st.sampled_from(["0", "-2", "x", "1.5"]))
         return refused_in(rat, f", column '{uid}': expected a positive integer"), {}
@@ -673,7 +673,7 @@ def ml100k_defect(draw, files: dict, n: int) -> Refusal:
         return refused_in("u.data", f", column 'rating': {problem}")
     if kind == "unknown-video":
         rating[1] = str(n + draw(st.integers(1, 9)))
-        return refused_in("u.data", ", column '[^']+': 1 ratings refer to videos missing from")
+        return refused_in("u.data", ", column '[^']+': 1 rating refers to videos missing from")
     if kind == "bad-user":
         rating[0] = draw(st.sampled_from(["0", "-2", "x", "1.5"]))
         return refused_in("u.data", ", column 'user_id': expected a positive integer")

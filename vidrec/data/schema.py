@@ -300,11 +300,13 @@ def validate_ratings(
         raw["rating"],
     )
     unknown = ~raw["video_id"].isin(catalog["video_id"]).to_numpy()
+    n = int(unknown.sum())
     reject_rows(
         unknown,
         lines,
         f"{file}, column 'video_id'",
-        f"{int(unknown.sum()):,} ratings refer to videos missing from {catalog_file}",
+        f"{n:,} {'rating refers' if n == 1 else 'ratings refer'} to videos missing from "
+        f"{catalog_file}",
         "Add those videos to the catalog or remove the ratings.",
         raw["video_id"],
     )

@@ -234,7 +234,8 @@ def cell(value) -> str:
         return f"{value:,}"
     if isinstance(value, float):  # 3 significant digits, at least; never more than 3 decimals
         size = abs(value)
-        return f"{value:,.{0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3}f}"
+        text = f"{value:,.{0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3}f}"
+        return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # no -0.000
     return str(value).replace("|", "\\|")
 
 
