@@ -59,9 +59,14 @@ def _load_with_progress(config: Config) -> Demo:
 
 
 @st.cache_resource(show_spinner=False)
-def get_store(home: str) -> ViewerStore:
-    """The saved viewers under the data home, shared by every session (one connection per call)."""
-    return ViewerStore(Path(home) / STORE_FILE)
+def get_store(home: str, retention_days: int = 0) -> ViewerStore:
+    """The saved viewers under the data home, shared by every session (one connection per call).
+
+    Once per process (the cache), viewers unchanged for ``retention_days`` are erased first.
+    """
+    store = ViewerStore(Path(home) / STORE_FILE)
+    store.forget_idle(retention_days)
+    return store
 
 
 def session_recommender(demo: Demo, session: ViewerSession) -> HybridRecommender:

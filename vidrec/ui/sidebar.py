@@ -64,7 +64,7 @@ def viewer(demo: Demo, bar: presenter.Bar | None = None) -> ViewerSession:
     """The viewer picker. The viewer id in the URL brings a saved viewer back on reload; switching
     viewer starts a new saved viewer with a fresh id. In presenter mode the picker and the guided
     start are drawn into the header ``bar``; the rest of the sidebar is hidden there."""
-    store = get_store(str(demo.rec.config.home))
+    store = get_store(str(demo.rec.config.home), demo.rec.config.retention_days)
     if "viewer" not in st.session_state:
         _restore(demo, store)
     where = st.sidebar if bar is None else bar.viewer

@@ -224,7 +224,7 @@ def cached_vectors(config: Config, encoder, texts: list[str]) -> np.ndarray:
     ).hexdigest()[:16]
     path = config.home / "text-vectors" / f"{digest}.npy"
     try:
-        return np.load(path)
+        return np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError):  # none yet, or damaged: embed again
         pass
     vectors = np.asarray(encoder.encode(texts), np.float32)
