@@ -23,11 +23,12 @@ MAX_RATED_COLUMNS = 20  # a long history is cut to the ratings the list attends 
 def render_why(rec: HybridRecommender, ranking: Ranking, recs: pd.DataFrame):
     """What each past rating adds to each pick's score, what-ifs, and what the Transformer read."""
     st.subheader("Why these? Your ratings × your recommendations")
+    parts = "content, MF and item-item" if rec.collab_shares()[1] else "content and MF"
     st.caption(
         "Each cell is the exact part of a pick's score that one of your ratings adds (blue lifts, "
         "red lowers; relative to the average unrated video). The cells of a row plus the "
-        "popularity prior add up to the pick's score. Hover for the content, MF and item-item "
-        "parts."
+        f"popularity prior add up to the pick's score. Hover for the {parts} parts. A rating "
+        "below 3★ pushes the films like it down, so its cells are red where it matters."
     )
     show = st.radio(
         "Colour by", charts.CONTRIBUTION_VIEWS, horizontal=True, key="why_show",
