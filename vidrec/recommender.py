@@ -11,6 +11,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -108,12 +109,12 @@ class Ranking:
         alpha, (mf_share, item_share, beta) = self.query.alpha, self.blend
         return np.array([alpha, (1 - alpha) * mf_share, (1 - alpha) * item_share, beta])
 
-    @property
+    @cached_property  # the list, its table and its split all read it: computed once
     def z(self) -> np.ndarray:
         """(4, n_c) the signals z-scored over the pool."""
         return np.stack([zscore(x, s) for x, s in zip(self.signals, self.spreads)])
 
-    @property
+    @cached_property
     def parts(self) -> np.ndarray:
         """(n_c, 3) content, collaborative and popularity parts; a row sums to the score."""
         z, (mf_share, item_share, beta) = self.z, self.blend
@@ -122,7 +123,7 @@ class Ranking:
         parts = [alpha * z[0], (1 - alpha) * collab, beta * z[3]]
         return np.stack(parts, axis=1).astype(np.float32)
 
-    @property
+    @cached_property
     def scores(self) -> np.ndarray:
         """(n_c,) every candidate's score."""
         return self.parts.sum(axis=1)
