@@ -56,6 +56,6 @@ def test_card_parts_read_as_shares_of_the_lift_with_exact_numbers_for_hover():
     assert part_shares(-0.5, -1.0, 0.0) == "held back by content and collaborative"
     assert part_shares(0.0, 0.0, 0.0) == "no part lifts it above the average candidate"
     assert part_numbers(0.28, 8.76, -0.001) == (
-        "score +9.04 = content +0.28 + collaborative +8.76 + popularity 0.00, "
+        "score +9.04 = content +0.28 + collaborative +8.76 + popularity +0.00, "
         "in weighted z-scores over the candidates"
     )

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from vidrec.attribution import BASE, PARTS, Attribution, Counterfactual
+from vidrec.present.style import signed
 from vidrec.recommender import HybridRecommender
 
 
@@ -88,7 +89,7 @@ def part_shares(content: float, collab: float, popular: float) -> str:
     parts = dict(zip(PART_NAMES, (content, collab, popular)))
     lift = sum(v for v in parts.values() if v > 0)
     up = sorted(((v, k) for k, v in parts.items() if v > 0), key=lambda p: (-p[0], p[1]))
-    down = [k for k, v in parts.items() if v < 0 and _signed(v) != "0.00"]
+    down = [k for k, v in parts.items() if float(signed(v, 2)) < 0]  # not those that round to 0
     held = f"held back by {' and '.join(down)}" if down else ""
     if not lift:
         return held or "no part lifts it above the average candidate"
@@ -99,11 +100,5 @@ def part_shares(content: float, collab: float, popular: float) -> str:
 def part_numbers(content: float, collab: float, popular: float) -> str:
     """The exact parts in score units (z-scores over the candidates, weighted), for a tooltip."""
     values = (content, collab, popular)
-    shown = " + ".join(f"{name} {_signed(v)}" for name, v in zip(PART_NAMES, values))
-    return f"score {_signed(sum(values))} = {shown}, in weighted z-scores over the candidates"
-
-
-def _signed(value: float) -> str:
-    """+1.23 / −0.45, and 0.00 rather than "-0.00"."""
-    text = f"{value:+.2f}"
-    return "0.00" if text in ("+0.00", "-0.00") else text.replace("-", "−")
+    shown = " + ".join(f"{name} {signed(v, 2)}" for name, v in zip(PART_NAMES, values))
+    return f"score {signed(sum(values), 2)} = {shown}, in weighted z-scores over the candidates"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from vidrec.errors import DataError
 from vidrec.present.projection import Projection, fit_projection
 from vidrec.recommender import HybridRecommender, Profile
 from vidrec.tags import ZeroShotTagger, load_vocabulary, tag_texts
+from vidrec.verified import atomic_writer
 from vidrec.viewer.personas import Persona, load_personas, resolve_ratings
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,6 @@ def cached_vectors(config: Config, encoder, texts: list[str]) -> np.ndarray:
         pass
     vectors = np.asarray(encoder.encode(texts), np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}.npy")
-    np.save(tmp, vectors)
-    os.replace(tmp, path)
+    with atomic_writer(path) as handle:
+        np.save(handle, vectors)
     return vectors
