@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -36,6 +37,38 @@ FILES = ("embeddings.npy", "index.faiss", "mf.safetensors", "itemitem.safetensor
 
 # progress(stage, done, total): stage names are shown to the user as they are
 Progress = Callable[[str, int, int], None]
+
+
+class BuildEngine(Protocol):
+    """Where the two heavy build stages run: this process, or a cluster (vidrec.spark).
+
+    Both engines write the same files under the same key, so the app and the CLI load
+    whatever was built last; the manifest records which engine built it.
+    """
+
+    name: str
+
+    def embed(self, texts: list[str], say: Progress) -> np.ndarray:
+        """Unit-length embeddings (n, dim) float32 of the catalog texts, rows in order."""
+        ...
+
+    def train_mf(self, dataset: Dataset, config: Config, say: Progress) -> BiasedMF:
+        """The interest model fitted on the dataset's ratings (catalog rows as item ids)."""
+        ...
+
+
+@dataclass
+class LocalEngine:
+    """Both stages in this process: the encoder in batches, MF with the sparse ALS."""
+
+    encoder: ContentEncoder
+    name: str = "local"
+
+    def embed(self, texts: list[str], say: Progress) -> np.ndarray:
+        return self.encoder.encode(texts, progress=lambda d, n: say("Embedding video texts", d, n))
+
+    def train_mf(self, dataset: Dataset, config: Config, say: Progress) -> BiasedMF:
+        return train_mf(dataset, config, lambda e, n, h: say("Training interest model", e, n))
 
 
 @dataclass
@@ -81,8 +114,12 @@ def load_artifacts(
     encoder: ContentEncoder | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    engine: BuildEngine | None = None,
 ) -> Artifacts:
-    """Load the cached artifacts for this config, building (or rebuilding) them when needed."""
+    """Load the cached artifacts for this config, building (or rebuilding) them when needed.
+
+    ``engine`` runs embedding and MF training when a build happens (default: this process).
+    """
     say = progress or (lambda stage, done, total: None)
     t0 = time.perf_counter()
     say("Loading data", 0, 1)
@@ -93,8 +130,8 @@ def load_artifacts(
         arts = _read(folder, dataset, key)
         arts.timings["load_seconds"] = time.perf_counter() - t0
         return arts
-    encoder = encoder or make_encoder(config)
-    arts = _build(dataset, config, encoder, folder, key, say)
+    engine = engine or LocalEngine(encoder or make_encoder(config))
+    arts = _build(dataset, config, engine, folder, key, say)
     arts.timings["total_seconds"] = time.perf_counter() - t0
     return arts
 
@@ -137,7 +174,7 @@ def recommender_from(arts: Artifacts, encoder: ContentEncoder | None, config: Co
     )
 
 
-def _build(dataset, config, encoder, folder: Path, key: str, say: Progress) -> Artifacts:
+def _build(dataset, config, engine: BuildEngine, folder: Path, key: str, say: Progress):
     timings: dict[str, float] = {}
     prefix = f".tmp-{key[:16]}-"
     tmp = folder.parent / f"{prefix}{os.getpid()}"
@@ -147,7 +184,7 @@ def _build(dataset, config, encoder, folder: Path, key: str, say: Progress) -> A
     try:
         t = time.perf_counter()
         texts = dataset.catalog["text"].tolist()
-        emb = encoder.encode(texts, progress=lambda d, n: say("Embedding video texts", d, n))
+        emb = engine.embed(texts, say)
         np.save(tmp / "embeddings.npy", emb, allow_pickle=False)
         timings["embed_seconds"] = time.perf_counter() - t
 
@@ -164,14 +201,14 @@ def _build(dataset, config, encoder, folder: Path, key: str, say: Progress) -> A
         timings["index_seconds"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        mf = train_mf(dataset, config, lambda e, n, h: say("Training interest model", e, n))
+        mf = engine.train_mf(dataset, config, say)
         mf.save(tmp / "mf.safetensors")
         say("Solving item-to-item weights", 0, 1)
         item_item = train_item_item(dataset, config)
         item_item.save(tmp / "itemitem.safetensors")
         timings["train_seconds"] = time.perf_counter() - t
 
-        _write_manifest(tmp, key, timings, dataset, index.kind)
+        _write_manifest(tmp, key, timings, dataset, index.kind, engine.name)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
     finally:
@@ -211,9 +248,12 @@ def train_mf(dataset: Dataset, config: Config, progress=None) -> BiasedMF:
     )
 
 
-def _write_manifest(folder: Path, key: str, timings, dataset: Dataset, index_kind: str) -> None:
+def _write_manifest(
+    folder: Path, key: str, timings, dataset: Dataset, index_kind: str, engine: str
+) -> None:
     manifest = {
         "key": key,
+        "engine": engine,
         "version": ARTIFACT_VERSION,
         "files": {name: file_hash(folder / name) for name in FILES},
         "timings": timings,
