@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="download data, embed, index, train; cache it all")
     b.add_argument("--force", action="store_true", help="rebuild even if a valid cache exists")
+    b.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="where embedding and MF training run: this process, or Spark (needs pyspark, Java)",
+    )
+    b.add_argument("--master", help="Spark master URL with --engine spark (default local[2])")
     b.set_defaults(run=cmd_build)
 
     r = sub.add_parser("recommend", help="top-k for some ratings or a MovieLens user")
@@ -110,6 +117,19 @@ def _parser() -> argparse.ArgumentParser:
         "--train-scale",
         metavar="N,N",
         help="only the MF training benchmark, on rating sets of 100000,1000000,10000000",
+    )
+    n.add_argument(
+        "--spark",
+        action="store_true",
+        help="with --train-scale: MF fits on this process and on Spark local[2], up to 25000000",
+    )
+    n.add_argument(
+        "--time-limit", type=int, default=1200, help="with --spark: seconds per fit (60-86400)"
+    )
+    n.add_argument(
+        "--spark-parity",
+        action="store_true",
+        help="only protocol A nDCG@10 of a Spark-built model against this machine's",
     )
     n.add_argument(
         "--viewers",
@@ -193,7 +213,19 @@ def cmd_build(args, config: Config) -> int:
     from vidrec.artifacts import load_artifacts, make_encoder
 
     writable_folder(config.home, "the home folder (--home or VIDREC_HOME)")
-    arts = load_artifacts(config, make_encoder(config), _progress(), force=args.force)
+    if args.engine != "spark":
+        if args.master:
+            raise VidrecError("--master needs --engine spark")
+        arts = load_artifacts(config, make_encoder(config), _progress(), force=args.force)
+    else:
+        from vidrec.spark import SparkEngine
+        from vidrec.spark.session import LOCAL_MASTER
+
+        engine = SparkEngine(config, args.master or LOCAL_MASTER)
+        try:
+            arts = load_artifacts(config, None, _progress(), force=args.force, engine=engine)
+        finally:
+            engine.close()
     how = "loaded from cache" if arts.loaded_from_cache else "built"
     timing = ", ".join(f"{k} {v:.1f}" for k, v in arts.timings.items())
     print(
@@ -305,8 +337,12 @@ def cmd_bench(args, config: Config) -> int:
     _in_range("--repeat", args.repeat, 1, 100_000)
     sizes = _sizes(args.scale) if args.scale else []
     _out_folder(args)
+    if args.train_scale and args.spark:
+        return _spark_train_bench(args, config)
     if args.train_scale:  # its own run: the latency rows saved before stay as they are
         return _train_bench(_train_sizes(args.train_scale), args, config)
+    if args.spark_parity:
+        return _spark_parity(args, config)
     if args.viewers:  # likewise
         return _viewer_bench(_viewer_counts(args.viewers), args, config)
     rows = run_bench(_recommender(config, text=True), repeat=args.repeat)
@@ -340,6 +376,39 @@ def _train_bench(sizes: list[int], args, config: Config) -> int:
     rows = train["rows"]
     print(json.dumps(rows, indent=2) if args.json else report.results_section(train=train))
     return 0
+
+
+def _spark_train_bench(args, config: Config) -> int:
+    from vidrec.benchmarks.spark_scale import SHAPES, run_spark_train_bench
+
+    sizes = _whole_numbers(args.train_scale) or []
+    if not sizes or any(n not in SHAPES for n in sizes):
+        raise VidrecError(f"--train-scale {args.train_scale!r} with --spark: choose from "
+                          + ", ".join(f"{n}" for n in SHAPES))  # fmt: skip
+    _in_range("--time-limit", args.time_limit, 60, 86_400)
+    rows = run_spark_train_bench(sizes, args.time_limit, _progress())
+    _saved("spark_train", rows, args, config)
+    _emit_rows(rows, args.json)
+    return 0
+
+
+def _spark_parity(args, config: Config) -> int:
+    from vidrec.benchmarks.spark_scale import spark_parity
+    from vidrec.spark import SparkEngine
+
+    engine = SparkEngine(config)
+    try:
+        rows = spark_parity(config, engine, _progress())
+    finally:
+        engine.close()
+    _saved("spark_parity", rows, args, config)
+    _emit_rows(rows, args.json)
+    return 0
+
+
+def _emit_rows(rows: list[dict], as_json: bool) -> None:
+    _end_progress(own_line=True)
+    print(json.dumps(rows, indent=2) if as_json else readable_table(pd.DataFrame(rows)).to_string())
 
 
 def _viewer_bench(counts: list[int], args, config: Config) -> int:

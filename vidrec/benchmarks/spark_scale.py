@@ -1,0 +1,247 @@
+"""The Spark build measured: parity of its model with this machine's, and training at scale.
+
+Parity (``bench --spark-parity``): protocol A nDCG@10 of a Spark-built model (catalog embedded
+on Spark, MF trained on Spark on the same 75/25 split and settings) against this machine's.
+
+Scale (``bench --train-scale N,N --spark``): MF fit time and peak memory, one process vs Spark.
+
+The same synthetic ratings (``synthetic.synthetic_ratings``) are fitted for the same epochs by
+``BiasedMF.fit`` in one process and by the Spark half-steps (``vidrec.spark.mf``). Each (size,
+engine) runs in a fresh process under a time limit, so its peak memory is its own and a run that
+cannot finish says where it stopped: out of time, or killed (out of memory). Spark's peak is
+reported per process: the Python driver, the JVM (driver and local executors) and the Python
+workers. Timings are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from vidrec.artifacts import Artifacts, load_artifacts, rating_counts
+from vidrec.benchmarks.latency import peak_rss_mb
+from vidrec.benchmarks.synthetic import SyntheticRatings, synthetic_ratings
+from vidrec.config import Config, MFParams
+from vidrec.data import Dataset
+from vidrec.evaluation.topk import SplitModels, fit_on, ranking_rows, stratified_split
+from vidrec.recommender import HybridRecommender
+
+SHAPES = {  # ratings -> (users, items): training.SHAPES' sets, then one shaped like ML-25M
+    100_000: (943, 1_682),
+    1_000_000: (6_000, 4_000),
+    10_000_000: (100_000, 20_000),
+    25_000_000: (162_000, 60_000),
+}
+EPOCHS = 3  # fixed epochs, no validation: the same work on both engines
+ENGINES = ("local", "spark local[2]")
+TIME_LIMIT = 1_200  # seconds per (size, engine), generation included
+Progress = Callable[[str, int, int], None]
+TOLERANCE = 0.005  # the issue's parity target: |Δ nDCG@10| on protocol A
+METRICS = ("ndcg@10", "liked_ndcg@10", "precision@10", "recall@10")
+
+
+# ---- parity ---------------------------------------------------------------------------------
+
+
+def spark_parity(config: Config, engine, say: Progress | None = None) -> list[dict]:
+    """Rows for mf and hybrid, single machine and Spark, and their nDCG@10 gaps, on ML-100K."""
+    say = say or (lambda s, d, n: None)
+    local_arts = load_artifacts(config, progress=say)
+    spark_home = config.home / "spark-parity"
+    t = time.perf_counter()
+    spark_arts = load_artifacts(config.replace(home=spark_home), progress=say, engine=engine)
+    build_s = time.perf_counter() - t
+    train, test = stratified_split(local_arts.dataset.ratings, seed=config.seed)
+    methods = [("mf", 0.0, 0.0), ("hybrid", config.alpha, config.item_item_weight)]
+    weights = {0.0, config.item_item_weight}
+    local = fit_on(local_arts, train, test, config, say, weights)
+    spark = spark_split(spark_arts, local, config, engine, say, weights)
+    rows = compare(ranking_rows(local, methods, say), ranking_rows(spark, methods, say))
+    emb_gap = float(np.abs(local_arts.embeddings - spark_arts.embeddings).max())
+    for row in rows:
+        row.update(spark_build_s=round(build_s, 1), max_embedding_gap=emb_gap)
+    return rows
+
+
+def spark_split(arts: Artifacts, local: SplitModels, config: Config, engine, say, weights):
+    """local's split and item-item, with MF trained by the engine on the same training part."""
+    split = Dataset(arts.dataset.name, arts.dataset.catalog, local.train, arts.dataset.users)
+    t = time.perf_counter()
+    mf = engine.train_mf(split, config, say)
+    fit_s = time.perf_counter() - t
+    counts = rating_counts(arts.dataset.catalog, local.train)
+    item_item = next(iter(local.recs.values())).item_item
+    recs = {
+        w: HybridRecommender(
+            arts.dataset.catalog,
+            arts.embeddings,
+            arts.index,
+            mf,
+            rating_counts=counts,
+            config=config.replace(item_item_weight=w),
+            item_item=item_item,
+        )
+        for w in weights
+    }
+    return SplitModels(local.train, local.test, split, recs, fit_s)
+
+
+def compare(local: list[dict], spark: list[dict]) -> list[dict]:
+    """One row per method: both engines' metrics, fit seconds and the nDCG@10 gap."""
+    rows = []
+    for a, b in zip(local, spark, strict=True):
+        row = {"method": a["method"], "users": a["users"]}
+        for name in METRICS:
+            row[f"local_{name}"], row[f"spark_{name}"] = a[name], b[name]
+        row["ndcg_gap"] = abs(a["ndcg@10"] - b["ndcg@10"])
+        row["within_tolerance"] = row["ndcg_gap"] <= TOLERANCE
+        row["local_fit_s"], row["spark_fit_s"] = a["fit_seconds"], b["fit_seconds"]
+        rows.append(row)
+    return rows
+
+
+# ---- training at scale ----------------------------------------------------------------------
+
+
+def run_spark_train_bench(
+    sizes, time_limit: float = TIME_LIMIT, progress: Progress | None = None
+) -> list[dict]:
+    """One row per (size, engine), each measured in its own process under time_limit."""
+    say = progress or (lambda s, d, n: None)
+    runs = [(n, engine) for n in sizes for engine in ENGINES]
+    rows = []
+    for done, (n, engine) in enumerate(runs):
+        say(f"training scale: {n:,} ratings on {engine}", done, len(runs))
+        rows.append(_in_process(n, engine, time_limit))
+    say("training scale", len(runs), len(runs))
+    return rows
+
+
+def _in_process(n: int, engine: str, time_limit: float) -> dict:
+    """A fresh process's row, or where it ran out: of time (killed at the limit) or memory."""
+    n_users, n_items = SHAPES[n]
+    shape = {"n_ratings": n, "n_users": n_users, "n_items": n_items, "engine": engine}
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(n, engine, send))
+    t = time.perf_counter()
+    child.start()
+    send.close()
+    ready = receive.poll(time_limit)
+    row = receive.recv() if ready else None
+    if not ready:
+        child.terminate()  # its JVM exits when the driver's pipe to it closes
+    child.join(30)
+    if row is not None:
+        return {**shape, **row}
+    if not ready:
+        outcome = f"ran out of time at {time.perf_counter() - t:.0f} s"
+    else:
+        outcome = f"died (exit {child.exitcode}: out of memory?)"
+    return {**shape, "operation": f"MF fit, {EPOCHS} epochs", "outcome": outcome}
+
+
+def _child(n: int, engine: str, send) -> None:
+    try:
+        row = bench_size(n, engine)
+    except MemoryError:
+        row = {"operation": f"MF fit, {EPOCHS} epochs", "outcome": "ran out of memory"}
+    send.send(row)
+
+
+def bench_size(n: int, engine: str) -> dict:
+    """Generate n ratings, fit EPOCHS epochs on the engine; seconds, per epoch, peak memory."""
+    t = time.perf_counter()
+    data = synthetic_ratings(n, *SHAPES[n])
+    row: dict = {"operation": f"MF fit, {EPOCHS} epochs", "generate_s": time.perf_counter() - t}
+    fit = _fit_local if engine == "local" else _fit_spark
+    row.update(fit(data))
+    row.update(outcome="finished", driver_peak_rss_mb=round(peak_rss_mb(), 1))
+    return row
+
+
+def _fit_local(data: SyntheticRatings) -> dict:
+    from vidrec.mf import BiasedMF
+
+    t = time.perf_counter()
+    BiasedMF(MFParams(epochs=EPOCHS)).fit(
+        data.users, data.items, data.stars, data.n_users, data.n_items, validation=0.0
+    )
+    return {"seconds": time.perf_counter() - t}
+
+
+def _fit_spark(data: SyntheticRatings) -> dict:
+    from vidrec.spark.mf import Triples, fit_mf
+    from vidrec.spark.session import spark_session, stop_session
+
+    t = time.perf_counter()
+    spark = spark_session()
+    start_s = time.perf_counter() - t
+    triples = Triples(
+        data.users.astype(np.int32), data.items.astype(np.int32), data.stars,
+        data.n_users, data.n_items,
+    )  # fmt: skip
+    epochs: list[float] = []
+    scratch = Path(tempfile.mkdtemp(prefix="vidrec-spark-bench-"))
+    t = time.perf_counter()
+    try:
+        fit_mf(spark, triples, MFParams(epochs=EPOCHS), scratch,
+               lambda e, n, h: epochs.append(time.perf_counter()), validation=0.0)  # fmt: skip
+        seconds = time.perf_counter() - t
+        peaks = process_peaks()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        stop_session()
+    per_epoch = (epochs[-1] - epochs[0]) / (len(epochs) - 1) if len(epochs) > 1 else None
+    return {"seconds": seconds, "session_start_s": start_s, "per_epoch_s": per_epoch, **peaks}
+
+
+def process_peaks() -> dict:
+    """Peak RSS (MB) of this process's descendants: the JVM, and the Python workers summed."""
+    jvm, workers = 0.0, 0.0
+    for pid, name in _descendants(os.getpid()):
+        peak = _peak_mb(pid)
+        if name == "java":
+            jvm += peak
+        else:
+            workers += peak
+    return {"jvm_peak_rss_mb": round(jvm, 1), "workers_peak_rss_mb": round(workers, 1)}
+
+
+def _descendants(root: int) -> list[tuple[int, str]]:
+    """(pid, command name) of every process below root (Linux /proc)."""
+    parents: dict[int, list[tuple[int, str]]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        parents.setdefault(ppid, []).append((int(entry.name), name))
+    found, todo = [], [root]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found
+
+
+def _peak_mb(pid: int) -> float:
+    """A process's peak resident memory (VmHWM), in MB; 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
