@@ -67,7 +67,7 @@ def fit_mf(
             epochs = 1 + int(np.argmax([_merit(h, params) for h in history]))
         else:
             epochs = min(10, params.epochs)
-        V, bias, mean, users = jobs.refit(epochs)
+        V, bias, mean, users = jobs.refit(epochs, progress)
     finally:
         jobs.release()
     model = BiasedMF.from_item_side(params, torch.from_numpy(V), torch.from_numpy(bias), mean)
@@ -153,9 +153,11 @@ class HalfSteps:
             self.result = (V, bias, mean, exact[0])
         return history
 
-    def refit(self, epochs: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    def refit(
+        self, epochs: int, progress: Progress | None = None
+    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
         """Item factors, item biases, the mean and exact user factors after a fit on all."""
-        self.train(epochs, validate=False)
+        self.train(epochs, validate=False, progress=progress)
         assert self.result is not None
         return self.result
 
