@@ -21,19 +21,23 @@ from typing import Protocol
 import numpy as np
 
 from vidrec.config import Config
-from vidrec.content import ContentEncoder, resolve_model
+from vidrec.content import ContentEncoder, TokenStates, resolve_model
 from vidrec.data import Dataset, load_dataset
 from vidrec.errors import DataError
 from vidrec.index import VideoIndex
 from vidrec.itemitem import ITEM_ITEM_MAX, ItemItem
 from vidrec.mf import BiasedMF
+from vidrec.reader import TasteReader, train_reader
 from vidrec.recommender import HybridRecommender
 from vidrec.tempfiles import remove_dead
 from vidrec.verified import file_hash, mismatched, read_manifest, write_manifest
 
 log = logging.getLogger(__name__)
-ARTIFACT_VERSION = 2  # bump when the format or the maths of a stage changes
-FILES = ("embeddings.npy", "index.faiss", "mf.safetensors", "itemitem.safetensors")
+ARTIFACT_VERSION = 3  # bump when the format or the maths of a stage changes
+FILES = (
+    "embeddings.npy", "tokens.safetensors", "index.faiss", "mf.safetensors",
+    "itemitem.safetensors", "reader.safetensors",
+)  # fmt: skip
 
 # progress(stage, done, total): stage names are shown to the user as they are
 Progress = Callable[[str, int, int], None]
@@ -48,8 +52,9 @@ class BuildEngine(Protocol):
 
     name: str
 
-    def embed(self, texts: list[str], say: Progress) -> np.ndarray:
-        """Unit-length embeddings (n, dim) float32 of the catalog texts, rows in order."""
+    def read(self, texts: list[str], say: Progress) -> tuple[np.ndarray, TokenStates]:
+        """Unit-length embeddings (n, dim) float32 of the catalog texts, rows in order, and
+        every text's final token states (what the taste-trained reader pools)."""
         ...
 
     def train_mf(self, dataset: Dataset, config: Config, say: Progress) -> BiasedMF:
@@ -64,8 +69,8 @@ class LocalEngine:
     encoder: ContentEncoder
     name: str = "local"
 
-    def embed(self, texts: list[str], say: Progress) -> np.ndarray:
-        return self.encoder.encode(texts, progress=lambda d, n: say("Embedding video texts", d, n))
+    def read(self, texts: list[str], say: Progress) -> tuple[np.ndarray, TokenStates]:
+        return self.encoder.read(texts, progress=lambda d, n: say("Embedding video texts", d, n))
 
     def train_mf(self, dataset: Dataset, config: Config, say: Progress) -> BiasedMF:
         return train_mf(dataset, config, lambda e, n, h: say("Training interest model", e, n))
@@ -80,6 +85,8 @@ class Artifacts:
     index: VideoIndex
     mf: BiasedMF
     item_item: ItemItem  # empty (0×0) above ITEM_ITEM_MAX videos: MF ranks alone there
+    tokens: TokenStates  # every video's final token states, rows as the catalog
+    reader: TasteReader  # trained on the MF item side: the feedback loop into the text
     folder: Path
     key: str
     timings: dict[str, float] = field(default_factory=dict)
@@ -171,6 +178,7 @@ def recommender_from(arts: Artifacts, encoder: ContentEncoder | None, config: Co
         config=config,
         encoder=encoder,
         item_item=arts.item_item,
+        reading=arts.reader.reading(arts.mf, arts.tokens, catalog),
     )
 
 
@@ -184,8 +192,9 @@ def _build(dataset, config, engine: BuildEngine, folder: Path, key: str, say: Pr
     try:
         t = time.perf_counter()
         texts = dataset.catalog["text"].tolist()
-        emb = engine.embed(texts, say)
+        emb, tokens = engine.read(texts, say)
         np.save(tmp / "embeddings.npy", emb, allow_pickle=False)
+        tokens.save(tmp / "tokens.safetensors")
         timings["embed_seconds"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -208,19 +217,32 @@ def _build(dataset, config, engine: BuildEngine, folder: Path, key: str, say: Pr
         item_item.save(tmp / "itemitem.safetensors")
         timings["train_seconds"] = time.perf_counter() - t
 
+        t = time.perf_counter()
+        say("Teaching the reader what viewers watch", 0, 1)
+        reader = fit_reader(dataset, tokens, mf, config)
+        reader.save(tmp / "reader.safetensors")
+        timings["reader_seconds"] = time.perf_counter() - t
+
         _write_manifest(tmp, key, timings, dataset, index.kind, engine.name)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     say("Ready", 1, 1)
-    return Artifacts(dataset, emb, index, mf, item_item, folder, key, timings)
+    return Artifacts(dataset, emb, index, mf, item_item, tokens, reader, folder, key, timings)
 
 
 def rating_counts(catalog, ratings) -> np.ndarray:
     """How many ratings each catalog row has (catalog sorted by video_id)."""
     rows = np.searchsorted(catalog["video_id"].to_numpy(), ratings["video_id"])
     return np.bincount(rows, minlength=len(catalog))
+
+
+def fit_reader(dataset: Dataset, tokens: TokenStates, mf: BiasedMF, config: Config):
+    """The taste-trained reader, taught the item side of ``mf`` (fitted on dataset's ratings)."""
+    counts = rating_counts(dataset.catalog, dataset.ratings)
+    factors, bias = mf.item_factors.numpy(), mf.item_bias.numpy()
+    return train_reader(tokens, dataset.catalog, factors, bias, counts, seed=config.seed)
 
 
 def train_item_item(dataset: Dataset, config: Config) -> ItemItem:
@@ -285,6 +307,8 @@ def _read(folder: Path, dataset: Dataset, key: str) -> Artifacts:
         index = VideoIndex.load(folder / "index.faiss")
         mf = BiasedMF.load(folder / "mf.safetensors")
         item_item = ItemItem.load(folder / "itemitem.safetensors")
+        tokens = TokenStates.load(folder / "tokens.safetensors")
+        reader = TasteReader.load(folder / "reader.safetensors")
         timings = read_manifest(folder).get("timings", {})
     except (OSError, ValueError) as exc:
         raise DataError(f"cache {folder} could not be read ({exc}); run with --force") from exc
@@ -292,6 +316,9 @@ def _read(folder: Path, dataset: Dataset, key: str) -> Artifacts:
         raise DataError(f"cache {folder} does not match the catalog; run with --force")
     if item_item.weights.shape[0] not in (0, len(dataset.catalog)):
         raise DataError(f"cache {folder} item-item weights do not match the catalog; run --force")
+    if len(tokens) != len(dataset.catalog):
+        raise DataError(f"cache {folder} token states do not match the catalog; run --force")
     return Artifacts(
-        dataset, emb, index, mf, item_item, folder, key, dict(timings), loaded_from_cache=True
-    )
+        dataset, emb, index, mf, item_item, tokens, reader, folder, key, dict(timings),
+        loaded_from_cache=True,
+    )  # fmt: skip

@@ -87,6 +87,9 @@ class Config:
     alpha: float = _setting(0.1, "share", built=False)  # blend (1 = content only); docs/design.md
     popularity_weight: float = _setting(0.5, "non-negative", built=False)  # new viewer's prior
     popularity_fade: float = _setting(5.0, "positive", built=False)  # ratings until it is gone
+    # True: the content score reads the taste-trained reader (vidrec.reader); False: the raw
+    # Transformer reading (target attention over embeddings), kept to compare the two
+    trained_reading: bool = _setting(True, built=False)
     temperature: float = _setting(0.1, "positive", built=False)  # target-attention softmax
     # Content attention's null key: a rated video less similar than this to a candidate says
     # little about it, so one rating (or all-equal stars) still ranks by similarity.

@@ -182,6 +182,29 @@ class ContentEncoder:
                 progress(done, total)
         return out
 
+    def read(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, TokenStates]:
+        """Embeddings (as encode gives them) and every text's final token states, in one pass.
+
+        The token states are what the taste-trained reader (vidrec.reader) pools; caching them
+        once lets the reader train in seconds without running the Transformer again.
+        """
+        total = len(texts)
+        out = np.zeros((total, self.dim), dtype=np.float32)  # (n, dim)
+        states: list[np.ndarray] = [np.zeros((0, self.dim), np.float16)] * total
+        ids: list[np.ndarray] = [np.zeros(0, np.int32)] * total
+        order = sorted(range(total), key=lambda i: len(texts[i]))
+        for start in range(0, total, self.batch_size):
+            rows = order[start : start + self.batch_size]
+            pooled, hidden, token_ids = self._states_batch([_clean(str(texts[i])) for i in rows])
+            out[rows] = pooled
+            for i, h, t in zip(rows, hidden, token_ids):
+                states[i], ids[i] = h, t
+            if progress is not None:
+                progress(min(start + self.batch_size, total), total)
+        return out, TokenStates.of(states, ids)
+
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one piece of search text (validated) into a unit vector of shape (dim,)."""
         cleaned = self._validate_query(text)
@@ -225,14 +248,86 @@ class ContentEncoder:
         )
         return {name: tensor.to(self.device) for name, tensor in batch.items()}
 
+    def _states_batch(self, texts: list[str]):
+        """Pooled embeddings (b, dim) and each text's unpadded states (T_i, dim) and token ids."""
+        with torch.inference_mode():
+            with self._lock:
+                batch = self._tokenize(texts)
+                hidden = self._model(**batch).last_hidden_state  # (b, T, dim)
+            mask = batch["attention_mask"]  # (b, T)
+            pooled = _mean_pool(hidden, mask)
+            lengths = mask.sum(dim=1).tolist()
+            ids = batch["input_ids"]
+            states = [hidden[i, :n].to(torch.float16).numpy() for i, n in enumerate(lengths)]
+            token_ids = [ids[i, :n].numpy().astype(np.int32) for i, n in enumerate(lengths)]
+            return pooled, states, token_ids
+
+    def token_strings(self, ids: np.ndarray) -> list[str]:
+        """Word pieces of token ids, as the tokenizer spells them."""
+        return list(self._tokenizer.convert_ids_to_tokens(ids.tolist()))
+
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         """Mean-pool final hidden states over real tokens and L2-normalise: (b, dim) float32."""
         with torch.inference_mode():
             with self._lock:
                 batch = self._tokenize(texts)
                 hidden = self._model(**batch).last_hidden_state  # (b, T, dim)
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, T, 1)
-            summed = (hidden * mask).sum(dim=1)  # (b, dim)
-            counts = mask.sum(dim=1).clamp(min=1.0)  # (b, 1); [CLS]/[SEP] make it >= 2 anyway
-            pooled = torch.nn.functional.normalize(summed / counts, p=2, dim=1)  # (b, dim)
-            return pooled.float().cpu().numpy()
+            return _mean_pool(hidden, batch["attention_mask"])
+
+
+def _mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> np.ndarray:
+    """Mean of the real tokens' states, L2-normalised: (b, dim) float32."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (b, T, 1)
+    summed = (hidden * mask).sum(dim=1)  # (b, dim)
+    counts = mask.sum(dim=1).clamp(min=1.0)  # (b, 1); [CLS]/[SEP] make it >= 2 anyway
+    pooled = torch.nn.functional.normalize(summed / counts, p=2, dim=1)  # (b, dim)
+    return pooled.float().cpu().numpy()
+
+
+@dataclass(frozen=True)
+class TokenStates:
+    """Every text's final token states, stored flat: text i owns rows offsets[i]:offsets[i+1]."""
+
+    states: np.ndarray  # (total_tokens, dim) float16
+    offsets: np.ndarray  # (n + 1,) int64
+    ids: np.ndarray  # (total_tokens,) int32 token ids, to show the words
+
+    @classmethod
+    def of(cls, states: Sequence[np.ndarray], ids: Sequence[np.ndarray]) -> TokenStates:
+        lengths = [len(s) for s in states]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        dim = states[0].shape[1] if len(states) else 0
+        flat = np.concatenate(states) if len(states) else np.zeros((0, dim), np.float16)
+        flat_ids = np.concatenate(ids) if len(ids) else np.zeros(0, np.int32)
+        return cls(flat.astype(np.float16), offsets, flat_ids.astype(np.int32))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def appended(self, states: Sequence[np.ndarray], ids: Sequence[np.ndarray]) -> TokenStates:
+        """A copy with more texts' states after these."""
+        more = TokenStates.of(states, ids) if len(states) else None
+        if more is None:
+            return self
+        return TokenStates(
+            np.vstack([self.states, more.states]),
+            np.concatenate([self.offsets, self.offsets[-1] + more.offsets[1:]]),
+            np.concatenate([self.ids, more.ids]),
+        )
+
+    def save(self, path: Path) -> None:
+        from safetensors.numpy import save_file
+
+        save_file({"states": self.states, "offsets": self.offsets, "ids": self.ids}, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> TokenStates:
+        from safetensors.numpy import load_file
+
+        f = load_file(str(path))
+        return cls(f["states"], f["offsets"], f["ids"])
+
+    def of_text(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Text i's states (T, dim) and token ids (T,)."""
+        lo, hi = self.offsets[i], self.offsets[i + 1]
+        return self.states[lo:hi], self.ids[lo:hi]

@@ -45,6 +45,14 @@ class CatalogSide:
         edges = tuple(decades) + tuple(range(newest - 4, newest + 1))
         return cls(float(years.mean()), float(years.std()) or 1.0, float(np.median(years)), edges)
 
+    def as_json(self) -> dict:
+        return {"mean": self.year_mean, "std": self.year_std, "fill": self.year_fill,
+                "edges": list(self.edges)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict) -> CatalogSide:
+        return cls(data["mean"], data["std"], data["fill"], tuple(int(e) for e in data["edges"]))
+
     @property
     def width(self) -> int:
         return len(GENRES) + 1 + len(self.edges) + 1

@@ -24,6 +24,7 @@ from vidrec.errors import DataError, UnknownVideoError, shown, video_id_of
 from vidrec.index import Index, MaxInnerProductIndex
 from vidrec.itemitem import ItemItem
 from vidrec.mf import BiasedMF, UserVector
+from vidrec.reader import Reading
 
 if TYPE_CHECKING:  # only a type here: importing content would load torch for nothing
     from vidrec.content import ContentEncoder
@@ -46,6 +47,7 @@ class Profile:
     content: np.ndarray  # (dim,) unit interest vector, zeros when it cancels out or is empty
     collab: UserVector
     targets: np.ndarray  # (n,) float32 preference/item-item target: +1 liked, −ν disliked
+    taste: UserVector | None = None  # folded into the trained reading, when the engine has one
 
     @property
     def n(self) -> int:
@@ -152,6 +154,7 @@ class HybridRecommender:
         encoder: ContentEncoder | None = None,  # None: no free-text search or adding videos
         collab_index: MaxInnerProductIndex | None = None,
         item_item: ItemItem | None = None,
+        reading: Reading | None = None,
     ):
         self.videos = Catalog(catalog, rating_counts, embeddings, index, encoder)
         self.catalog = self.videos.frame  # the catalog frame, rows aligned with embeddings
@@ -169,6 +172,11 @@ class HybridRecommender:
         if item_item is not None and item_item.weights.shape[0] > mf.n_items:
             raise DataError(f"item-item weights cover {item_item.weights.shape[0]} videos")
         self.item_item = item_item  # optional: sharpens the collaborative score (small catalogs)
+        if reading is not None and reading.items.n_items != len(self.video_ids):
+            raise DataError(f"the trained reading covers {reading.items.n_items} videos")
+        # the taste-trained reader's view (vidrec.reader): every video placed among viewers'
+        # tastes from its text alone; the content score folds a viewer in there
+        self.reading = reading
 
     # ---- viewers ---------------------------------------------------------------------------
     def check_ratings(self, ratings: Mapping) -> dict[int, float]:
@@ -203,7 +211,9 @@ class HybridRecommender:
         targets = np.where(stars >= LIKED_STARS, 1.0, -self.config.dislike_weight)
         targets = targets.astype(np.float32)
         collab = self.mf.fold_in(rows, stars, targets)
-        return Profile(clean, rows, stars, content, collab, targets)
+        read = self.reading
+        taste = read.items.fold_in(rows, stars, targets) if read is not None else None
+        return Profile(clean, rows, stars, content, collab, targets, taste)
 
     def as_profile(self, viewer: Mapping | Profile) -> Profile:
         """A Profile as is; a ratings dict folded in (validated) first."""
@@ -330,7 +340,10 @@ class HybridRecommender:
         Summed over the ratings they give _signals' first three rows (the terms the exact
         attribution z-scores and weighs); each model provides its own split.
         """
-        content = self.attention_rows(prof, rows).astype(np.float64) * prof.weights  # (n, m)
+        if (reading := self._trained_reading()) is not None:
+            content = reading.preference_terms(prof.rows, rows, prof.targets)  # (n, m)
+        else:
+            content = self.attention_rows(prof, rows).astype(np.float64) * prof.weights
         mf = self.mf.preference_terms(prof.rows, rows, prof.targets)  # (n, m)
         pairs = np.zeros((len(rows), prof.n))
         if (item_item := self._blended_item_item()) is not None:
@@ -393,10 +406,23 @@ class HybridRecommender:
 
     # ---- content score ------------------------------------------------------------------------
     def content_scores(self, prof: Profile, rows: np.ndarray) -> np.ndarray:
-        """Content score of catalog rows: target attention times signed rating weights."""
+        """Content score of catalog rows.
+
+        Trained reading: the viewer folded into the reader's item side, scored as MF scores
+        (text taught by the ratings; no MF vector of the viewer is used). Raw reading: target
+        attention over the rated videos' embeddings times signed rating weights.
+        """
         if prof.n == 0:
             return np.zeros(len(rows), np.float32)
+        if (reading := self._trained_reading()) is not None and prof.taste is not None:
+            return reading.preference_scores(prof.taste, rows).astype(np.float32)
         return self.attention_rows(prof, rows) @ prof.weights
+
+    def _trained_reading(self) -> BiasedMF | None:
+        """The trained reading when the engine has one and the config reads with it."""
+        if self.reading is None or not self.config.trained_reading:
+            return None
+        return self.reading.items
 
     def attention(self, viewer: Mapping | Profile, video_ids) -> np.ndarray:
         """(n_videos, n_rated) target attention: softmax over rated videos of similarity / τ.

@@ -40,11 +40,21 @@ def without_item_item(rec):
     return other
 
 
+def raw_reading(rec):
+    """The same engine reading text raw (target attention) instead of with the trained reader."""
+    other = copy.copy(rec)
+    other.config = rec.config.replace(trained_reading=False)
+    return other
+
+
+@pytest.mark.parametrize("trained", [True, False])
 @pytest.mark.parametrize("item_item", [True, False])
 @pytest.mark.parametrize("alpha", [0.0, 0.1, 1.0])
-def test_parts_add_up_to_the_score_columns(rec, item_item, alpha):
+def test_parts_add_up_to_the_score_columns(rec, item_item, alpha, trained):
+    assert rec.reading is not None  # the build trains the reader
     engine = rec if item_item else without_item_item(rec)
-    rng = np.random.default_rng(int(alpha * 10) + 100 * item_item)
+    engine = engine if trained else raw_reading(engine)
+    rng = np.random.default_rng(int(alpha * 10) + 100 * item_item + 1000 * trained)
     for trial in range(6):
         ratings = random_viewer(engine, rng)
         allowed = rng.random(len(rec.video_ids)) < 0.5 if trial % 2 else None

@@ -1404,7 +1404,8 @@ NON_NEGATIVE = (
 SHARES = ("alpha", "item_item_weight", "null_similarity")
 DIVISORS = ("popularity_fade", "temperature")
 FLOAT_SETTINGS = (*NON_NEGATIVE, *SHARES, *DIVISORS)
-TEXT_SETTINGS = ("home", "synopses", "dataset", "model")  # read apart: see parsed_setting
+BOOL_SETTINGS = ("synopses", "trained_reading")
+TEXT_SETTINGS = ("home", *BOOL_SETTINGS, "dataset", "model")  # read apart: see parsed_setting
 RANGES = {  # setting -> (what its ConfigError says, whether a value is in range)
     **{n: ("must be between 0 and 1", lambda x: 0 <= x <= 1) for n in SHARES},
     **{
@@ -1435,7 +1436,7 @@ def parsed_setting(name: str, raw: str) -> tuple[object, str | None]:
     wrong = f"VIDREC_{name.upper()}=.* is not a valid "
     if name == "home":
         return (Path(raw).expanduser(), None) if home_expands(raw) else (None, "cannot expand '~'")
-    if name == "synopses":
+    if name in BOOL_SETTINGS:
         word = raw.strip().lower()
         if word in ("1", "true", "yes", "on", "0", "false", "no", "off"):
             return word in ("1", "true", "yes", "on"), None
@@ -1478,7 +1479,7 @@ def valid_env(draw) -> dict[str, str]:
             raw = str(draw(st.integers(1, 10**6)))
         elif name in FLOAT_SETTINGS:
             raw = repr(draw(st.floats(0.0, 1.0, exclude_min=name in DIVISORS)))
-        elif name == "synopses":
+        elif name in BOOL_SETTINGS:
             raw = draw(st.sampled_from(["1", "0", "true", " Yes ", "OFF"]))
         else:
             raw = draw(st.sampled_from(["ml-100k", "~", "/tmp/x", "some-model"]))

@@ -7,6 +7,7 @@ import pytest
 from test_recommender import SCIFI_FAN, make_recommender
 
 from vidrec.coldstart import OverlayIndex, new_video, next_video_id, with_videos
+from vidrec.content import TokenStates
 from vidrec.errors import DataError
 from vidrec.index import VideoIndex
 
@@ -20,6 +21,10 @@ class ClusterEncoder:
 
     def encode(self, texts, progress=None):
         return np.tile(self.vector, (len(texts), 1))
+
+    def read(self, texts, progress=None):
+        one = [self.vector[None, :].astype(np.float16)] * len(texts)
+        return self.encode(texts), TokenStates.of(one, [np.zeros(1, np.int32)] * len(texts))
 
 
 @pytest.fixture(scope="module")

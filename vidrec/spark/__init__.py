@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vidrec.artifacts import Progress
+from vidrec.artifacts import Progress, make_encoder
 from vidrec.config import Config
+from vidrec.content import TokenStates
 from vidrec.data import Dataset
 from vidrec.mf import BiasedMF
 from vidrec.spark.session import LOCAL_MASTER, spark_session
@@ -48,6 +49,15 @@ class SparkEngine:
         shutil.rmtree(out, ignore_errors=True)
         say("Embedding video texts on Spark", 1, 1)
         return emb
+
+    def read(self, texts: list[str], say: Progress) -> tuple[np.ndarray, TokenStates]:
+        """Embeddings from the executors; the token states the taste-trained reader pools come
+        from one pass on the driver (they would need a Parquet column of arrays to gather)."""
+        emb = self.embed(texts, say)
+        _, tokens = make_encoder(self.config).read(
+            texts, progress=lambda d, n: say("Caching token states on the driver", d, n)
+        )
+        return emb, tokens
 
     def train_mf(self, dataset: Dataset, config: Config, say: Progress) -> BiasedMF:
         from vidrec.spark.mf import fit_mf
