@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from vidrec.artifacts import load_artifacts
-from vidrec.evaluation.cold import cold_split, evaluate_cold
+from vidrec.evaluation.cold import READER, RIDGE, cold_split, evaluate_cold
 from vidrec.evaluation.topk import beyond_accuracy, evaluate, stratified_split
 
 
@@ -112,5 +112,10 @@ def test_cold_protocol_holds_out_whole_videos(tiny_built):
     arts = load_artifacts(tiny_built)
     warm, cold = cold_split(arts.dataset, seed=42)
     assert len(cold) >= 1 and not set(cold) & set(warm["video_id"])
-    rows = evaluate_cold(arts, tiny_built, alphas=(0.5,))
-    assert [r["method"] for r in rows] == ["random", "content", "mapped MF", "blend α=0.5"]
+    rows = evaluate_cold(arts, tiny_built)
+    assert [r["method"] for r in rows] == [
+        "random",
+        "content",
+        f"mapped MF, {RIDGE}",
+        f"mapped MF, {READER}",
+    ]

@@ -29,9 +29,11 @@ TOP_K = {
     "tail_ndcg@10": "tail nDCG",
     "fit_seconds": "fit s",
 }
-FEW_METHODS = ("popularity", "collaborative", "content", "content → taste map", "hybrid")
+FEW_METHODS = ("popularity", "collaborative", "content", "content (raw reading)",
+               "content → taste map", "hybrid (raw reading)", "hybrid")  # fmt: skip
 STARS = {"method": "method", "rmse": "RMSE", "mae": "MAE", "fit_seconds": "fit s / fold"}
-COLD = {"method": "method", "ndcg@10": "nDCG@10", "precision@10": "P@10", "recall@10": "R@10"}
+COLD = {"protocol": "protocol", "method": "method", "ndcg@10": "nDCG@10", "precision@10": "P@10",
+        "recall@10": "R@10", "recall@20": "R@20"}  # fmt: skip
 TAGS = {"method": "method", "films": "films", "micro_f1": "micro F1", "macro_f1": "macro F1"}
 LATENCY = {"operation": "operation", "n_videos": "videos", "p50_ms": "p50 ms", "p95_ms": "p95 ms"}
 LATENCY |= {"seconds": "seconds", "peak_rss_mb": "peak RSS MB", "calls": "calls"}
@@ -115,8 +117,9 @@ def few_ratings(doc: dict, metric: str = "ndcg@10") -> pd.DataFrame:
     frame = pd.DataFrame(rows).pivot_table(index=["n_ratings", "users"], columns="method",
                                            values=metric).reset_index()  # fmt: skip
     frame = frame[["n_ratings", "users", *[m for m in FEW_METHODS if m in frame.columns]]]
-    lead = frame["hybrid"] / frame["collaborative"].replace(0.0, np.nan) - 1
-    frame["hybrid vs collaborative"] = lead.map(_percent)
+    for peer in (p for p in ("collaborative", "popularity") if p in frame.columns):
+        lead = frame["hybrid"] / frame[peer].replace(0.0, np.nan) - 1
+        frame[f"hybrid vs {peer}"] = lead.map(_percent)
     frame = frame.astype({"n_ratings": "Int64", "users": "Int64"})
     return frame.rename(columns={"n_ratings": "ratings per viewer", "users": "viewers"})
 
@@ -297,8 +300,7 @@ def _slices(doc: dict) -> list[str]:
     if best:
         settings = f"α = {best['alpha']:g}, item-item share = {best['item_item_weight']:g}"
         if "dislike_weight" in best:
-            settings += (f", dislike weight = {best['dislike_weight']:g}, null similarity = "
-                         f"{best['null_similarity']:g}")  # fmt: skip
+            settings += f", dislike weight = {best['dislike_weight']:g}"
         rule = "" if "liked_ndcg@10" not in best else (
             f", liked nDCG@10 {best['liked_ndcg@10']:.4f}: the best liked-protocol nDCG among "
             "settings within 0.005 of the best all-ratings nDCG"

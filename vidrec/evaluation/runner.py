@@ -10,7 +10,7 @@ from vidrec.artifacts import load_artifacts, make_encoder, recommender_from
 from vidrec.config import Config
 from vidrec.evaluation import slices
 from vidrec.evaluation.baselines import require, surprise_predictors
-from vidrec.evaluation.cold import evaluate_cold, evaluate_cold_titles_only
+from vidrec.evaluation.cold import among_all, evaluate_cold, evaluate_cold_titles_only
 from vidrec.evaluation.dislikes import dislike_rows
 from vidrec.evaluation.fidelity import fidelity_rows
 from vidrec.evaluation.stars import cross_validate, vidrec_predictor
@@ -42,6 +42,7 @@ def run_eval(
     fitted = slices.tuned(fitted, chosen)
     rows = evaluate(tuned, alphas=alphas, baselines=baselines, progress=say, fitted=fitted)
     rows.append(slices.mapped_row(fitted, tuned))
+    rows += slices.raw_rows(fitted, tuned)
     rows += grid + slices.few_ratings(fitted, tuned, chosen)
     rows += slices.other_seeds(arts, tuned, chosen, say)
     ratings = arts.dataset.ratings
@@ -59,7 +60,9 @@ def run_eval(
         rows.append(cross_validate(name, predict, ratings, folds))
     rows += evaluate_cold(arts, config)
     if config.dataset == "ml-100k" and config.synopses:  # only there does text give anything away
+        rows += evaluate_cold(arts, config, synopsis_only=True)
         rows += evaluate_cold_titles_only(arts, config)
+        rows += among_all(arts, fitted, tuned)
     if config.dataset == "ml-100k":  # the personas are MovieLens films
         say("Explanation fidelity: the app's engine, ratings taken away", 0, 1)
         engine = recommender_from(arts, None, tuned)

@@ -43,10 +43,10 @@ VALIDATION_SEED = 7  # carves the validation split out of the training ratings
 ALPHAS = (0.0, 0.05, 0.1, 0.2)  # the blend grid searched on validation (0.3 never won)
 WEIGHTS = (0.0, 0.2, 0.4)  # the item-item share grid searched on validation (0.6 never won)
 DISLIKES = (0.0, 0.1, 0.25)  # dislike_weight grid (1.0 cost 0.03 validation nDCG@10)
-NULLS = (0.2, 0.3, 0.4)  # null_similarity grid (only matters when α > 0)
 TOLERANCE = 0.005  # all-ratings nDCG@10 a choice may give up for the liked protocol
 CUT_SEED = 11  # which training ratings a few-ratings viewer keeps
 MAPPED = "content → taste map"  # the ranker mapped_content measures
+RAW_CONTENT, RAW_HYBRID = "content (raw reading)", "hybrid (raw reading)"
 
 
 def choose_on_validation(arts, fitted: SplitModels, config: Config, say=None) -> tuple[dict, list]:
@@ -57,8 +57,8 @@ def choose_on_validation(arts, fitted: SplitModels, config: Config, say=None) ->
     """
     train, validation = stratified_split(fitted.train, seed=VALIDATION_SEED)
     inner = fit_on(arts, train, validation, config, say, WEIGHTS)
-    grid = [(a, w, d, n) for d, a, w, n in itertools.product(DISLIKES, ALPHAS, WEIGHTS, NULLS)
-            if a > 0 or n == config.null_similarity]  # fmt: skip
+    null = config.null_similarity  # the trained reading has no attention, so no null key
+    grid = [(a, w, d, null) for d, a, w in itertools.product(DISLIKES, ALPHAS, WEIGHTS)]
     rows: list[dict] = []
     for dislike in DISLIKES:
         recs = {w: _with(r, dislike_weight=dislike) for w, r in inner.recs.items()}
@@ -66,7 +66,7 @@ def choose_on_validation(arts, fitted: SplitModels, config: Config, say=None) ->
         for alpha, weight, _, null in (g for g in grid if g[2] == dislike):
             if say:
                 say("Choosing the blend on validation", len(rows), len(grid))
-            rec = _with(recs[weight], null_similarity=null)
+            rec = recs[weight]
             top = {u: rec.top_ids(p, k=K, alpha=alpha).tolist() for u, p in profiles.items()}
             rows.append(_grid_row(top, inner, alpha, weight, dislike, null))
     best = max(r["ndcg@10"] for r in rows)
@@ -91,7 +91,7 @@ def _with(rec: HybridRecommender, **changes) -> HybridRecommender:
     """The same engine with query-time settings changed (nothing is refitted)."""
     return HybridRecommender(
         rec.catalog, rec.embeddings, rec.index, rec.mf, rating_counts=rec.rating_counts,
-        config=rec.config.replace(**changes), item_item=rec.item_item,
+        config=rec.config.replace(**changes), item_item=rec.item_item, reading=rec.reading,
     )  # fmt: skip
 
 
@@ -128,7 +128,9 @@ def mapped_content(rec, profiles: dict, hidden: dict | None = None) -> dict[int,
 def few_ratings(fitted: SplitModels, config: Config, chosen: dict) -> list[dict]:
     """nDCG@10 and recall@10 per N for popularity, collaborative, content and the hybrid."""
     rec = fitted.recs[chosen["item_item_weight"]]
-    methods = {"collaborative": 0.0, "content": 1.0, "hybrid": chosen["alpha"]}
+    raw = _with(rec, trained_reading=False)
+    methods = {"collaborative": (rec, 0.0), "content": (rec, 1.0), "hybrid": (rec, chosen["alpha"]),
+               RAW_CONTENT: (raw, 1.0), RAW_HYBRID: (raw, chosen["alpha"])}  # fmt: skip
     rng = np.random.default_rng(CUT_SEED)
     rows = []
     for n in FEW:
@@ -137,8 +139,8 @@ def few_ratings(fitted: SplitModels, config: Config, chosen: dict) -> list[dict]
         profiles = {u: rec.profile(kept[u]) for u in kept}
         seen = {u: hidden[u] | set(kept[u]) for u in kept}
         tops = {"popularity": popularity_top(rec, seen, relevant)}
-        for name, alpha in methods.items():
-            tops[name] = {u: _shown(rec, p, alpha, hidden[u]) for u, p in profiles.items()}
+        for name, (engine, alpha) in methods.items():
+            tops[name] = {u: _shown(engine, p, alpha, hidden[u]) for u, p in profiles.items()}
         tops[MAPPED] = mapped_content(rec, profiles, hidden)
         liked = {u: fitted.liked[u] for u in kept if u in fitted.liked}
         for name, top in tops.items():
@@ -148,6 +150,14 @@ def few_ratings(fitted: SplitModels, config: Config, chosen: dict) -> list[dict]
                          "recall@10": m["recall@10"],
                          **liked_metrics(top, relevant, liked, fitted.disliked)})  # fmt: skip
     return rows
+
+
+def raw_rows(fitted: SplitModels, config: Config) -> list[dict]:
+    """Protocol A's content and hybrid rows with the raw Transformer reading (no reader)."""
+    raw = dataclasses.replace(fitted, recs={w: _with(r, trained_reading=False)
+                                            for w, r in fitted.recs.items()})  # fmt: skip
+    w = config.item_item_weight
+    return ranking_rows(raw, [(RAW_CONTENT, 1.0, w), (RAW_HYBRID, config.alpha, w)])
 
 
 def mapped_row(fitted: SplitModels, config: Config) -> dict:

@@ -20,7 +20,13 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from vidrec.artifacts import load_artifacts, rating_counts, train_item_item, train_mf
+from vidrec.artifacts import (
+    fit_reader,
+    load_artifacts,
+    rating_counts,
+    train_item_item,
+    train_mf,
+)
 from vidrec.config import Config
 from vidrec.data import Dataset
 from vidrec.evaluation.baselines import implicit_top_k
@@ -136,13 +142,16 @@ def fit_split(arts, config: Config, say=None, seed: int | None = None, weights=N
 
 
 def fit_on(arts, train, test, config: Config, say=None, weights=None) -> SplitModels:
-    """MF and item-item fitted on ``train``; one recommender per item-item share in weights
-    (default: 0, 1 and the configured one)."""
+    """MF, item-item and the taste-trained reader fitted on ``train``; one recommender per
+    item-item share in weights (default: 0, 1 and the configured one)."""
     say = say or (lambda s, d, n: None)
     split = Dataset(arts.dataset.name, arts.dataset.catalog, train, arts.dataset.users)
     t = time.perf_counter()
     mf = train_mf(split, config, lambda e, n, h: say("Training on the 75% split", e, n))
     item_item = train_item_item(split, config)
+    say("Teaching the reader on the split", 0, 1)
+    reader = fit_reader(split, arts.tokens, mf, config)  # the split's ratings only: no leak
+    reading = reader.reading(mf, arts.tokens, arts.dataset.catalog)
     fit_seconds = time.perf_counter() - t
     counts = rating_counts(arts.dataset.catalog, train)
     weights = {0.0, 1.0, config.item_item_weight} if weights is None else set(weights)
@@ -155,6 +164,7 @@ def fit_on(arts, train, test, config: Config, say=None, weights=None) -> SplitMo
             rating_counts=counts,
             config=config.replace(item_item_weight=w),
             item_item=item_item,
+            reading=reading,
         )
         for w in weights
     }
