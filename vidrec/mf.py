@@ -131,10 +131,13 @@ class BiasedMF:
         by_user = RatedRows(users, items, ratings, n_users, n_items, p.batch_rows)
         by_item = RatedRows(items, users, ratings, n_items, n_users, p.batch_rows)
         self.history = []
-        solved = self._solve_users(by_user, FAST)
+        zero = torch.zeros(n_users, p.factors, dtype=DTYPE)
+        solved = (zero, zero, zero[:, 0])  # refined by conjugate gradient, as every epoch is
+        solved = self._solve_users(by_user, FAST, solved)
         for epoch in range(epochs):
-            self.item_factors, self.item_bias = self._solve_items(by_item, *solved, sums=FAST)
-            solved = self._solve_users(by_user, FAST)  # next epoch's user step; it is validated
+            previous = (self.item_factors, self.item_bias)
+            self.item_factors, self.item_bias = self._solve_items(by_item, *solved, FAST, previous)
+            solved = self._solve_users(by_user, FAST, solved)  # validated below
             if val is None:
                 continue
             self.history.append(self._validate(solved, by_user, val, epoch))
@@ -143,19 +146,23 @@ class BiasedMF:
             best = max(range(len(self.history)), key=lambda e: self._merit(self.history[e]))
             if epoch - best >= p.patience:
                 break
-        self.user_factors = self._solve_users(by_user)[0]  # exact, as fold-in will repeat it
         self._refresh_gram()  # training's steps form their own; fold-in reads this one
+        if val is None:  # the validation run's users are dropped with it: no exact step there
+            self.user_factors = self._solve_users(by_user)[0]  # exact, as fold-in repeats it
 
     def _refresh_gram(self) -> None:
         self._gram = self.item_factors.T @ self.item_factors  # (d, d), shared by all fold-ins
 
-    def _solve_users(self, by_user: RatedRows, sums=DTYPE):
-        """The user half-step for every user: a batch of the same solves fold_in runs."""
+    def _solve_users(self, by_user: RatedRows, sums=DTYPE, start=None):
+        """The user half-step for every user: a batch of the same solves fold_in runs (exact
+        unless ``start`` gives the solutions for conjugate-gradient steps to refine)."""
         V, bias = self.item_factors, self.item_bias
-        return user_step(by_user, V, bias, self.global_mean, self.params, sums)
+        return user_step(by_user, V, bias, self.global_mean, self.params, sums, start)
 
-    def _solve_items(self, by_item: RatedRows, pref, taste, ubias, sums=DTYPE):
-        return item_step(by_item, pref, taste, ubias, self.global_mean, self.params, sums)
+    def _solve_items(self, by_item: RatedRows, pref, taste, ubias, sums=DTYPE, start=None):
+        """The item half-step for every item (exact unless ``start`` is given, as for users)."""
+        mean, p = self.global_mean, self.params
+        return item_step(by_item, pref, taste, ubias, mean, p, sums, start)
 
     def _validate(self, solved, by_user: RatedRows, val, epoch: int) -> dict:
         """Validation RMSE of the stars head and nDCG@10 of the preference head, with the users

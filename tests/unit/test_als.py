@@ -11,6 +11,7 @@ import torch
 from vidrec import als
 from vidrec.als import RatedRows, item_step, user_step
 from vidrec.config import MFParams
+from vidrec.errors import DataError
 
 P = MFParams(
     factors=3,
@@ -43,19 +44,15 @@ def dense(rows, cols, stars, n_rows, n_cols) -> np.ndarray:
     return out
 
 
-def test_rows_are_grouped_without_losing_or_inventing_a_rating():
+def test_rows_hold_every_rating_once_in_row_order():
     rows, cols, stars = ratings(30, 20)
-    rated = RatedRows(rows, cols, stars, 30, 20, batch_rows=4)
-    seen = np.zeros((30, 21))
-    for g in rated.groups:
-        assert len(g.rows) <= 4 and g.cols.shape == g.stars.shape
-        np.add.at(
-            seen,
-            (g.rows.numpy()[:, None].repeat(g.cols.shape[1], 1), g.cols.numpy()),
-            g.stars.numpy(),
-        )
-    assert (seen[:, 20] == 0).all()  # padding points at the zero column and carries no stars
-    np.testing.assert_array_equal(seen[:, :20], dense(rows, cols, stars, 30, 20))
+    rated = RatedRows(rows, cols, stars, 30, 20)
+    seen = np.zeros((30, 20))
+    for r in range(30):
+        at = slice(rated.indptr[r], rated.indptr[r + 1])
+        assert (np.diff(rated.cols[at]) > 0).all()  # each row's columns sorted, none twice
+        seen[r, rated.cols[at]] = rated.stars[at]
+    np.testing.assert_array_equal(seen, dense(rows, cols, stars, 30, 20))
     local, found = rated.entries(np.array([5, 0, 6]))
     want = [
         (k, c)
@@ -63,14 +60,6 @@ def test_rows_are_grouped_without_losing_or_inventing_a_rating():
         for c in np.flatnonzero(dense(rows, cols, stars, 30, 20)[r])
     ]
     assert sorted(zip(local.tolist(), found.tolist())) == want
-
-
-def test_one_group_is_capped_by_its_padded_entries(monkeypatch):
-    monkeypatch.setattr(als, "MAX_ENTRIES", 20)
-    rows, cols, stars = ratings(14, 20)
-    rated = RatedRows(rows, cols, stars, 14, 20, batch_rows=100)
-    assert all(g.cols.numel() <= 20 or len(g.rows) == 1 for g in rated.groups)
-    assert sum(len(g.rows) for g in rated.groups) == 12  # every row with a rating, once
 
 
 STARS_ONLY = dataclasses.replace(P, observed_weight=0.0, unobserved_weight=0.0, rating_weight=1.0)
@@ -158,3 +147,64 @@ def test_float32_steps_stay_within_float32_rounding_of_the_exact_ones():
     got = item_step(rated, *exact, 3.5, P, sums=als.FAST)
     for e, f in zip(item_step(rated, *exact, 3.5, P), got):
         torch.testing.assert_close(f, e, rtol=1e-5, atol=1e-6)
+
+
+def half_steps(P, start=None, sums=als.DTYPE):
+    """The user step (from ``start`` when given) on 40 users × 30 items, and its inputs."""
+    rng = np.random.default_rng(7)
+    rows, cols, stars = ratings(40, 30, seed=8)
+    rated = RatedRows(rows, cols, stars, 40, 30)
+    V, bias = torch.tensor(rng.normal(size=(30, P.factors))), torch.tensor(rng.normal(size=30))
+    return rated, V, bias, user_step(rated, V, bias, 3.5, P, sums, start)
+
+
+def test_conjugate_gradient_steps_reach_the_exact_solution(monkeypatch):
+    """k + 1 steps solve a (k + 1)-dimensional system exactly (up to rounding); 3 steps from
+    a start get closer to the exact solution than the start was."""
+    rated, V, bias, exact = half_steps(P)
+    start = tuple(torch.zeros_like(e) for e in exact)
+    monkeypatch.setattr(als, "CG_STEPS", P.factors + 1)
+    for e, got in zip(exact, user_step(rated, V, bias, 3.5, P, start=start)):
+        torch.testing.assert_close(got, e, rtol=1e-8, atol=1e-10)
+    monkeypatch.setattr(als, "CG_STEPS", 1)
+    for e, got in zip(exact, user_step(rated, V, bias, 3.5, P, start=start)):
+        assert (got - e).norm() < 0.5 * e.norm()
+    items = RatedRows(*ratings(17, 40, seed=9), 17, 40)
+    exact_items = item_step(items, *exact, 3.5, P)
+    monkeypatch.setattr(als, "CG_STEPS", P.factors + 1)
+    zero = tuple(torch.zeros_like(e) for e in exact_items)
+    for e, got in zip(exact_items, item_step(items, *exact, 3.5, P, start=zero)):
+        torch.testing.assert_close(got, e, rtol=1e-8, atol=1e-10)
+
+
+def test_conjugate_gradient_keeps_unrated_rows_and_a_stars_only_preference_at_zero():
+    start = tuple(torch.ones(40, P.factors) for _ in range(2)) + (torch.ones(40),)
+    rated, *_, (pref, taste, bias) = half_steps(P, start)
+    empty = np.diff(rated.indptr) == 0
+    assert empty.any() and not pref[empty].any() and not taste[empty].any()
+    assert not bias[empty].any() and pref[~empty].any()
+    *_, (pref, taste, _) = half_steps(STARS_ONLY, start)
+    assert not pref.any() and taste.any()
+
+
+@pytest.mark.parametrize("sums", [als.DTYPE, als.FAST], ids=["exact", "float32"])
+def test_half_steps_do_not_depend_on_the_thread_count(sums):
+    """Each row is solved by one thread in a fixed order: 1 or many threads, same bits."""
+    start = tuple(torch.full((40, P.factors), 0.1) for _ in range(2)) + (torch.zeros(40),)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = half_steps(P, start, sums)[-1] + half_steps(P, None, sums)[-1]
+        torch.set_num_threads(max(2, before))
+        many = half_steps(P, start, sums)[-1] + half_steps(P, None, sums)[-1]
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(one, many):
+        assert torch.equal(a, b)
+
+
+def test_a_system_without_ridge_is_an_error_not_nan():
+    """With no ridge, a user with one rating has a singular stars system: say so."""
+    P0 = dataclasses.replace(STARS_ONLY, rating_reg=0.0, bias_reg=0.0)
+    with pytest.raises(DataError, match="mf_rating_reg"):
+        half_steps(P0)
