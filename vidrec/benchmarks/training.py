@@ -1,10 +1,11 @@
 """Training scale benchmark: how MF fit time and memory grow with the number of ratings.
 
 Rating sets come from ``synthetic.synthetic_ratings`` (MovieLens-shaped) at up to 10M ratings.
-Each size runs in a fresh process, so its peak RSS is its own. implicit's ALS runs in the same
-process on the same ratings with the same factors and iterations: once with its default
-conjugate-gradient steps and once with exact solves, as ours are. Timings are reported, never
-asserted (they depend on the machine).
+Each size runs in a fresh process, so its peak RSS is its own; its first row times the compiled
+kernels' first call there (numba's cache load, or the compile on a fresh install). implicit's ALS
+runs in the same process on the same ratings with the same factors and iterations: once with its
+default conjugate-gradient steps, as our epochs take, and once with exact solves. Timings are
+reported, never asserted (they depend on the machine).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def bench_size(n: int, repeat: int) -> list[dict]:
     data = synthetic_ratings(n, n_users, n_items)
     shape = {"n_ratings": n, "n_users": n_users, "n_items": n_items}
     rows = [{**shape, "operation": "generate ratings", "seconds": time.perf_counter() - t}]
+    rows.append({**shape, **_first_kernel_call()})
     _, once = _fit_mf(data, 1)
     mf, seconds = _fit_mf(data, 1 + EPOCHS)
     ours = (seconds - once) / EPOCHS  # the set-up and the exact final user step cancel out
@@ -66,6 +68,16 @@ def bench_size(n: int, repeat: int) -> list[dict]:
         {**shape, "operation": "peak RSS of this size's process", "peak_rss_mb": peak_rss_mb()}
     )
     return rows
+
+
+def _first_kernel_call() -> dict:
+    """A 2-epoch fit on 20 ratings: almost all of it is loading (or compiling) the kernels."""
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(0, 5, 20), rng.integers(0, 8, 20)
+    t = time.perf_counter()
+    BiasedMF(MFParams(epochs=2)).fit(users, items, rng.integers(1, 6, 20), 5, 8)
+    return {"operation": "MF kernels' first call (cache load or compile)",
+            "seconds": time.perf_counter() - t}  # fmt: skip
 
 
 def _fit_mf(data: SyntheticRatings, epochs: int) -> tuple[BiasedMF, float]:
