@@ -7,6 +7,7 @@ here are never mutated by a viewer.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from collections.abc import Mapping
@@ -177,6 +178,12 @@ class HybridRecommender:
         # the taste-trained reader's view (vidrec.reader): every video placed among viewers'
         # tastes from its text alone; the content score folds a viewer in there
         self.reading = reading
+
+    def with_settings(self, **changes) -> HybridRecommender:
+        """The same engine with query-time settings changed: nothing is refitted or copied."""
+        other = copy.copy(self)
+        other.config = self.config.replace(**changes)
+        return other
 
     # ---- viewers ---------------------------------------------------------------------------
     def check_ratings(self, ratings: Mapping) -> dict[int, float]:

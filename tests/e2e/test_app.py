@@ -230,6 +230,18 @@ def test_compare_rating_in_one_column_reranks_all_three(app, engine, built_confi
     assert not app.exception and not errors(app)
 
 
+def test_compare_raw_and_trained_readings_are_the_engines_own_lists(app, engine):
+    """Issue 24: the same viewer's content-only lists read raw and read by the trained reader."""
+    app.segmented_control(key="view").set_value("Compare").run()
+    app.segmented_control(key="cmp_mode").set_value("Raw vs trained reading").run()
+    assert not app.exception and not errors(app)
+    ratings = dict(viewer(app).ratings)
+    raw = expected(engine.with_settings(trained_reading=False), ratings, alpha=1.0)
+    trained = expected(engine, ratings, alpha=1.0)
+    assert compare_columns(app) == [raw, trained, expected(engine, ratings)]
+    assert raw != trained  # the reader changes what content alone picks
+
+
 def test_evaluation_view_renders_the_committed_results(app):
     app.segmented_control(key="view").set_value("Evaluation").run()
     assert not app.exception and not errors(app) and not app.warning
@@ -393,6 +405,11 @@ def test_token_attention_shows_the_encoders_own_weights(app, engine):
     assert heat["layout"]["title"]["text"] == "attention rollout through all layers"
     np.testing.assert_allclose(z_of(heat["data"][0]), att.rollout(), atol=1e-5)
     assert not app.exception and not errors(app)
+    # beside it, the trained reader's own pooling weights on the same word pieces
+    ids, weights = engine.reading.token_weights(int(engine.videos.rows_of([first])[0]))
+    strip = z_of(figure(app, "trained_token_strip")["data"][0]).ravel()
+    np.testing.assert_allclose(strip[: len(weights)], weights, atol=1e-6)
+    assert engine.encoder.token_strings(ids) == att.tokens  # the words the Transformer read
 
 
 def test_search_by_meaning(app):

@@ -35,7 +35,6 @@ from vidrec.evaluation.topk import (
     stratified_split,
 )
 from vidrec.metrics import K, ranking_metrics
-from vidrec.recommender import HybridRecommender
 
 FEW = (1, 3, 5, 10)  # training ratings left to each test user
 SEEDS = (43, 44)  # protocol A's further split seeds
@@ -61,7 +60,7 @@ def choose_on_validation(arts, fitted: SplitModels, config: Config, say=None) ->
     grid = [(a, w, d, null) for d, a, w in itertools.product(DISLIKES, ALPHAS, WEIGHTS)]
     rows: list[dict] = []
     for dislike in DISLIKES:
-        recs = {w: _with(r, dislike_weight=dislike) for w, r in inner.recs.items()}
+        recs = {w: r.with_settings(dislike_weight=dislike) for w, r in inner.recs.items()}
         profiles = {u: recs[0.0].profile(inner.history.get(u, {})) for u in inner.relevant}
         for alpha, weight, _, null in (g for g in grid if g[2] == dislike):
             if say:
@@ -83,16 +82,8 @@ QUERY_TIME = ("dislike_weight", "null_similarity")  # chosen settings the fitted
 def tuned(fitted: SplitModels, chosen: dict) -> SplitModels:
     """The split's engines with the chosen query-time settings (the fits are shared)."""
     changes = {k: chosen[k] for k in QUERY_TIME}
-    recs = {w: _with(rec, **changes) for w, rec in fitted.recs.items()}
+    recs = {w: rec.with_settings(**changes) for w, rec in fitted.recs.items()}
     return dataclasses.replace(fitted, recs=recs)
-
-
-def _with(rec: HybridRecommender, **changes) -> HybridRecommender:
-    """The same engine with query-time settings changed (nothing is refitted)."""
-    return HybridRecommender(
-        rec.catalog, rec.embeddings, rec.index, rec.mf, rating_counts=rec.rating_counts,
-        config=rec.config.replace(**changes), item_item=rec.item_item, reading=rec.reading,
-    )  # fmt: skip
 
 
 def _grid_row(top, inner: SplitModels, alpha, weight, dislike, null) -> dict:
@@ -128,7 +119,7 @@ def mapped_content(rec, profiles: dict, hidden: dict | None = None) -> dict[int,
 def few_ratings(fitted: SplitModels, config: Config, chosen: dict) -> list[dict]:
     """nDCG@10 and recall@10 per N for popularity, collaborative, content and the hybrid."""
     rec = fitted.recs[chosen["item_item_weight"]]
-    raw = _with(rec, trained_reading=False)
+    raw = rec.with_settings(trained_reading=False)
     methods = {"collaborative": (rec, 0.0), "content": (rec, 1.0), "hybrid": (rec, chosen["alpha"]),
                RAW_CONTENT: (raw, 1.0), RAW_HYBRID: (raw, chosen["alpha"])}  # fmt: skip
     rng = np.random.default_rng(CUT_SEED)
@@ -154,7 +145,7 @@ def few_ratings(fitted: SplitModels, config: Config, chosen: dict) -> list[dict]
 
 def raw_rows(fitted: SplitModels, config: Config) -> list[dict]:
     """Protocol A's content and hybrid rows with the raw Transformer reading (no reader)."""
-    raw = dataclasses.replace(fitted, recs={w: _with(r, trained_reading=False)
+    raw = dataclasses.replace(fitted, recs={w: r.with_settings(trained_reading=False)
                                             for w, r in fitted.recs.items()})  # fmt: skip
     w = config.item_item_weight
     return ranking_rows(raw, [(RAW_CONTENT, 1.0, w), (RAW_HYBRID, config.alpha, w)])

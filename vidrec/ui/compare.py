@@ -17,7 +17,7 @@ from vidrec.ui.sidebar import Controls
 from vidrec.viewer.demo import Demo
 from vidrec.viewer.session import ViewerSession
 
-MODES = ("Methods", "Two α values", "Two viewers")
+MODES = ("Methods", "Raw vs trained reading", "Two α values", "Two viewers")
 MAX_ROWS = 10  # per column: longer lists no longer read side by side
 PAIR_HEADS = {  # widths in pixels: the names fit a 1366-wide screen with the sidebar open
     "lists": st.column_config.TextColumn(width=190),
@@ -46,6 +46,7 @@ class Source:
     heading: str  # markdown above the column, already escaped
     profile: Profile
     alpha: float
+    engine: HybridRecommender | None = None  # None: the page's engine
 
 
 @st.fragment
@@ -65,7 +66,9 @@ def live(demo: Demo, rec: HybridRecommender, session: ViewerSession, controls: C
     allowed = controls.allowed(rec.catalog, tags_of)
     k = min(controls.k, MAX_ROWS)
     lists = [
-        rec.recommend(s.profile, k=k, alpha=s.alpha, diversity=controls.diversity, allowed=allowed)
+        (s.engine or rec).recommend(
+            s.profile, k=k, alpha=s.alpha, diversity=controls.diversity, allowed=allowed
+        )
         for s in sources
     ]
     result = compare(lists, _rating_counts(rec, lists))
@@ -82,11 +85,28 @@ def _sources(mode: str, demo: Demo, rec, session: ViewerSession, controls) -> li
         return [Source(f"α {x:g}", f"**α = {x:g}**", mine, x) for x in (a, b)]
     if mode == "Two viewers":
         return _two_viewers(demo, rec, session, mine, controls.alpha)
+    if mode == "Raw vs trained reading":
+        return _readings(rec, mine, controls.alpha)
     blend = controls.alpha
     return [
         Source("collaborative", "**Collaborative only** · α = 0", mine, 0.0),
         Source("content", "**Content only** · α = 1", mine, 1.0),
         Source("blend", f"**Blend** · α = {blend:g} (sidebar)", mine, blend),
+    ]
+
+
+def _readings(rec: HybridRecommender, mine: Profile, alpha: float) -> list[Source]:
+    """Content-only lists from the raw Transformer reading and from the taste-trained reader."""
+    st.caption(
+        "Raw: the Transformer's embeddings compared with what you rated. Trained: the same text "
+        "read by a head the ratings taught (where viewers' tastes place it). The blend uses the "
+        "trained reading."
+    )
+    raw = rec.with_settings(trained_reading=False)
+    return [
+        Source("raw reading", "**Raw reading** · content only", mine, 1.0, raw),
+        Source("trained reading", "**Trained reading** · content only", mine, 1.0),
+        Source("blend", f"**Blend** · α = {alpha:g} (sidebar)", mine, alpha),
     ]
 
 

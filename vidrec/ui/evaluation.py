@@ -80,12 +80,14 @@ def _quality(doc: dict | None, config: Config) -> None:
         "Protocol A (microsoft/recommenders' MovieLens-100K benchmark): random 75/25 split "
         "stratified by film, seed 42; every held-out rating is relevant; top-10 after removing "
         "training films. Protocol B (Surprise's): 5-fold cross-validation of star error. "
-        "Protocol C: 10% of films held out whole (cold items). " + TARGETS
+        "Protocol C: 10% of films held out whole (cold items); C-synopsis draws them only among "
+        "films with a synopsis (leak-free), C-all ranks them among all films. Content rows "
+        "read with the taste-trained reader unless marked raw. " + TARGETS
     )
     tables = report.eval_tables(doc)
     st.markdown(
         "**Protocol A: top-10 ranking** (highlighted: the hybrid with the blend chosen on "
-        "validation; the app's default blend was tuned on this test split and is labelled so)"
+        "validation, which is the app's default)"
     )
     _table(tables["A"])
     left, right = st.columns(2)
@@ -95,7 +97,8 @@ def _quality(doc: dict | None, config: Config) -> None:
     _slices(doc)
     st.markdown("**Protocol B: predicted stars (5-fold CV)**")
     _table(tables["B"])
-    st.markdown("**Protocol C: cold videos nobody has rated**")
+    st.markdown("**Protocol C: cold videos nobody has rated** (placed by the trained reader or "
+                "by the attribute map of Gantner et al. 2010)")
     _table(tables["C"])
     if len(tables["tags"]):
         st.markdown("**Zero-shot tags: genre F1**")

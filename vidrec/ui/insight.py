@@ -93,8 +93,26 @@ def _token_attention(rec: HybridRecommender, profile: Profile, recs: pd.DataFram
         matrix, what = att.weights[layer - 1, int(head) - 1], f"layer {layer}, head {head}"
     st.caption(f"Text read: {md(text)}")
     chart(charts.token_attention_heatmap(att.tokens, matrix, what), "token_heatmap")
-    st.caption("Share of each token in the pooled video embedding:")
+    st.caption(
+        "Raw reading: each token's share of the pooled video embedding (the Transformer "
+        "alone, before any rating):"
+    )
     chart(charts.token_strip(att.tokens, att.pooled_token_weights()), "token_strip")
+    _trained_weights(rec, video_id)
+
+
+def _trained_weights(rec: HybridRecommender, video_id: int) -> None:
+    """The trained reader's pooling weight on each token: the words the ratings taught it."""
+    if rec.reading is None:
+        return
+    ids, weights = rec.reading.token_weights(int(rec.videos.rows_of([video_id])[0]))
+    tokens = rec.encoder.token_strings(ids)
+    top = [tokens[i] for i in np.argsort(-weights, kind="stable")[:3]]
+    st.caption(
+        "Trained reading: the weight the taste-trained reader puts on each token, learned from "
+        f"the ratings (it weighs most: {', '.join(md(t) for t in top)}):"
+    )
+    chart(charts.token_strip(tokens, weights), "trained_token_strip")
 
 
 def _attentions(rec: HybridRecommender, text: str):
@@ -159,10 +177,13 @@ def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> 
     st.graphviz_chart(
         charts.loop_dot(
             [
-                ("Content understanding", f"{len(rec.catalog):,} videos → Transformer → FAISS"),
+                (
+                    "Content understanding",
+                    f"{len(rec.catalog):,} videos → Transformer → FAISS, reader",
+                ),
                 ("Interest mapping", f"{plural(n_rated, 'rating')} folded into your vector"),
                 ("Recommendation", f"blend α, re-ranked in {ms}"),
-                ("Your feedback", "rate a card: the loop runs again"),
+                ("Your feedback", "re-folds you; ratings teach the reader"),
             ]
         ),
         use_container_width=True,
@@ -171,13 +192,15 @@ def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> 
         "**Content understanding** → **interest mapping** → **recommendation** → "
         "**your feedback** → back to the start.\n\n"
         "1. *Content understanding*: a Transformer reads each video's text (title, year, genres, "
-        "description) into a 384-d vector; FAISS indexes them for similarity search.\n"
+        "description) into a 384-d vector; FAISS indexes them for similarity search. A small "
+        "*taste-trained reader* on the Transformer's token states learned from the ratings which "
+        "words matter and where each text sits among viewers' tastes (a new video too).\n"
         "2. *Interest mapping*: a matrix-factorisation model trained on real ratings places "
         "every video in a collaborative space; your ratings are folded in by two small ridge "
         "solves, so your vector updates on every click.\n"
-        "3. *Recommendation*: content similarity to what you rated (target attention) and the "
-        "collaborative preference are z-scored and blended by α, with a popularity prior that "
-        "fades over your first five ratings.\n"
+        "3. *Recommendation*: the content score (your ratings folded into the trained reading) "
+        "and the collaborative preference are z-scored and blended by α, with a popularity "
+        "prior that fades over your first five ratings.\n"
         "4. *Feedback*: each rating re-folds your vector and the list re-ranks at once."
     )
     cfg = rec.config
@@ -197,6 +220,16 @@ def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> 
     _measured()
 
 
+def _reading_lead(doc: dict) -> str:
+    """One sentence on what the trained reading changed, from protocol A's rows."""
+    a = {r["method"]: r["ndcg@10"] for r in doc["rows"] if str(r["protocol"]).startswith("A")}
+    if not {"content", "content (raw reading)", "popularity"} <= set(a):
+        return ""
+    return (f"Content alone, with no collaborative vector of yours: {a['content']:.3f} nDCG@10 "
+            f"read by the trained reader, {a['content (raw reading)']:.3f} read raw, popularity "
+            f"{a['popularity']:.3f}. ")  # fmt: skip
+
+
 def _measured() -> None:
     """What the content side adds, as the saved evaluation measured it (nothing if none ran)."""
     doc, _ = evaluation.saved()["eval"]  # a damaged file: the Evaluation view says why
@@ -211,8 +244,8 @@ def _measured() -> None:
     st.markdown(
         "**What the content side adds, measured** (held-out MovieLens ratings, blend chosen on "
         f"a validation split): hybrid minus collaborative-only nDCG@10 on three splits {leads}; "
-        f"for viewers who have only a few ratings, {by_n}. On this data the Transformer's reading "
-        "barely moves the ranking; see the Evaluation view for every number."
+        f"for viewers who have only a few ratings, {by_n}. {_reading_lead(doc)}See the "
+        "Evaluation view for every number."
     )
     if tag_audit.AUDIT_FILE.exists():
         s = tag_audit.summary(tag_audit.load_audit())
