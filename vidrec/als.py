@@ -65,7 +65,7 @@ def user_step(by_user: RatedRows, V, item_bias, mean: float, p, sums=DTYPE, star
     dt, V = _numpy(sums), _as(V, np.float64)
     bases = np.zeros((2, d + 1, d + 1))
     bases[0] = np.diag(np.append(np.full(d, p.reg), 1.0))  # q's padding coordinate stays 0
-    bases[0, :d, :d] += p.unobserved_weight * _gram(V)
+    bases[0, :d, :d] += p.unobserved_weight * gram(V)
     bases[1] = np.diag(ridge_diagonal(d, p.rating_reg, p.bias_reg).numpy())
     weights = [p.observed_weight, p.unobserved_weight + p.observed_weight]
     out = np.zeros((n, 2, d + 1), dt)  # [q, 0] and [p, b] of each user
@@ -90,7 +90,7 @@ def item_step(by_item: RatedRows, pref, taste, user_bias, mean: float, p, sums=D
     dt = _numpy(sums)
     implicit, rating = _ending(_as(pref, dt), 0.0), _ending(_as(taste, dt), 1.0)  # y, z
     base = np.diag(ridge_diagonal(d, p.reg, p.bias_reg).numpy())
-    base[:d, :d] += p.unobserved_weight * _gram(_as(pref, np.float64))
+    base[:d, :d] += p.unobserved_weight * gram(_as(pref, np.float64))
     weights = [p.observed_weight, p.rating_weight, p.unobserved_weight + p.observed_weight]
     out = np.zeros((n, d + 1), dt)
     if start is not None:
@@ -319,9 +319,9 @@ def _dot(x, y):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _gram(V):
-    """VᵀV on one thread, in row order: no BLAS threads to wake (they would fight the kernel's
-    threads, still spinning after each launch) and the same sum on every machine."""
+def gram(V):
+    """(k, k) VᵀV of a float64 (n, k) array on one thread, in row order: no BLAS threads to
+    wake (on a busy machine each wake costs a time slice) and the same sum on every machine."""
     out = np.zeros((V.shape[1], V.shape[1]))
     for v in V:
         for i in range(len(v)):

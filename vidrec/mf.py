@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from vidrec.als import DTYPE, FAST, RatedRows, item_step, ridge_diagonal, user_step
+from vidrec.als import DTYPE, FAST, RatedRows, gram, item_step, ridge_diagonal, user_step
 from vidrec.config import MFParams
 from vidrec.errors import DataError
 from vidrec.metrics import K, discounts
@@ -207,13 +207,13 @@ class BiasedMF:
         d = p.factors
         if len(rows) == 0:
             return UserVector(np.zeros(d, np.float32), np.zeros(d, np.float32), 0.0, 0)
-        # numpy, not torch: each op here is tiny, and torch's thread pool made each cost a
-        # scheduler time slice on a busy machine (~8 ms an op, 30 ms a viewer, on 2 cores)
+        # numpy and one-thread sums, not torch or BLAS threads: each op here is tiny, and a
+        # thread pool made each cost a scheduler time slice on a busy machine (30 ms a viewer)
         V = self.item_factors.numpy()[rows]  # (n, d)
         t = _targets(targets, len(rows)).numpy()  # (n,)
         pref = np.linalg.solve(self._preference_matrix(rows), self.confidence * (t @ V))
         X = np.hstack([V, np.ones((len(rows), 1))])  # (n, d+1)
-        b = X.T @ X + np.diag(ridge_diagonal(d, p.rating_reg, p.bias_reg).numpy())
+        b = gram(X) + np.diag(ridge_diagonal(d, p.rating_reg, p.bias_reg).numpy())
         taste = np.linalg.solve(b, X.T @ (r - self.global_mean - self.item_bias.numpy()[rows]))
         return UserVector(
             pref.astype(np.float32), taste[:-1].astype(np.float32), float(taste[-1]), len(rows)
@@ -235,8 +235,8 @@ class BiasedMF:
     def _preference_matrix(self, rated_rows) -> np.ndarray:
         p = self.params
         V = self.item_factors.numpy()[np.asarray(rated_rows, dtype=np.int64)]  # (m, d)
-        gram, eye = self._gram.numpy(), np.eye(p.factors)
-        return p.unobserved_weight * gram + p.observed_weight * V.T @ V + p.reg * eye
+        shared, eye = self._gram.numpy(), np.eye(p.factors)
+        return p.unobserved_weight * shared + p.observed_weight * gram(V) + p.reg * eye
 
     def preference_terms(self, rated_rows, rows, targets=None) -> np.ndarray:
         """(n, m) rating j's exact term c·t_j·V_iᵀA⁻¹V_j in the preference score of each row i.
