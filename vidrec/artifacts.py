@@ -33,7 +33,7 @@ from vidrec.tempfiles import remove_dead
 from vidrec.verified import file_hash, mismatched, read_manifest, write_manifest
 
 log = logging.getLogger(__name__)
-ARTIFACT_VERSION = 3  # bump when the format or the maths of a stage changes
+ARTIFACT_VERSION = 4  # bump when the format or the maths of a stage changes
 FILES = (
     "embeddings.npy", "tokens.safetensors", "index.faiss", "mf.safetensors",
     "itemitem.safetensors", "reader.safetensors",

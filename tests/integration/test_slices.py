@@ -67,16 +67,23 @@ def test_validation_choice_is_the_best_grid_point_and_never_reads_the_test(tiny_
     arts = load_artifacts(tiny_built)
     fitted = fit_split(arts, tiny_built, weights={0.0, 1.0, *slices.WEIGHTS})
     poisoned = SplitModels(fitted.train, fitted.test.iloc[0:0], fitted.split, fitted.recs, 0.0)
-    chosen, grid = slices.choose_on_validation(arts, poisoned, tiny_built)  # no test ratings
+    chosen, rows = slices.choose_on_validation(arts, poisoned, tiny_built)  # no test ratings
+    grid = [r for r in rows if r["protocol"].startswith("V:")]
+    priors = [r for r in rows if r["protocol"].startswith("V-prior")]
     assert len(grid) == len(slices.WEIGHTS) * len(slices.DISLIKES) * len(slices.ALPHAS)
-    assert all(r["protocol"].startswith("V") for r in grid)
+    assert len(priors) == len(slices.PRIOR_WEIGHTS) * len(slices.PRIOR_FADES)
+    assert len(grid) + len(priors) == len(rows)
+    # the prior: the best mean nDCG@10 over viewers cut to 1, 3 and 5 ratings
+    prior = max(priors, key=lambda r: r["ndcg@10"])
+    assert {k: chosen[k] for k in slices.PRIOR} == {k: prior[k] for k in slices.PRIOR}
+    assert [r for r in priors if r.get("chosen")] == [prior]
     # the rule: the best liked nDCG among points within TOLERANCE of the best all-ratings nDCG
     top = max(r["ndcg@10"] for r in grid)
     near = [r for r in grid if r["ndcg@10"] >= top - slices.TOLERANCE]
     best = max(near, key=lambda r: r["liked_ndcg@10"])
-    assert chosen == {k: best[k] for k in slices.CHOSEN}
+    assert {k: chosen[k] for k in slices.BLEND} == {k: best[k] for k in slices.BLEND}
     assert [r for r in grid if r.get("chosen")] == [best]
-    assert report.chosen({"rows": grid}) == best
+    assert report.chosen({"rows": rows}) == best
 
 
 def test_few_ratings_rows_per_n_and_method(tiny_built):

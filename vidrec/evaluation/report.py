@@ -186,7 +186,7 @@ def fidelity(doc: dict) -> pd.DataFrame:
 
 def chosen(doc: dict) -> dict | None:
     """The validation grid's chosen point (its settings and metrics), None if not run."""
-    grid = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("V")]
+    grid = [r for r in doc["rows"] if str(r.get("protocol", "")).startswith("V:")]
     marked = [r for r in grid if r.get("chosen")]
     return marked[0] if marked else max(grid, key=lambda r: r["ndcg@10"]) if grid else None
 
@@ -301,6 +301,12 @@ def _slices(doc: dict) -> list[str]:
         settings = f"α = {best['alpha']:g}, item-item share = {best['item_item_weight']:g}"
         if "dislike_weight" in best:
             settings += f", dislike weight = {best['dislike_weight']:g}"
+        prior = [r for r in doc["rows"] if r.get("chosen")
+                 and str(r.get("protocol", "")).startswith("V-prior")]  # fmt: skip
+        if prior:
+            settings += (f", popularity prior {prior[0]['popularity_weight']:g} fading over "
+                         f"{prior[0]['popularity_fade']:g} ratings (chosen on validation viewers "
+                         "cut to 1, 3 and 5 ratings)")  # fmt: skip
         rule = "" if "liked_ndcg@10" not in best else (
             f", liked nDCG@10 {best['liked_ndcg@10']:.4f}: the best liked-protocol nDCG among "
             "settings within 0.005 of the best all-ratings nDCG"

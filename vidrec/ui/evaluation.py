@@ -97,8 +97,10 @@ def _quality(doc: dict | None, config: Config) -> None:
     _slices(doc)
     st.markdown("**Protocol B: predicted stars (5-fold CV)**")
     _table(tables["B"])
-    st.markdown("**Protocol C: cold videos nobody has rated** (placed by the trained reader or "
-                "by the attribute map of Gantner et al. 2010)")
+    st.markdown(
+        "**Protocol C: cold videos nobody has rated** (placed by the trained reader or "
+        "by the attribute map of Gantner et al. 2010)"
+    )
     _table(tables["C"])
     if len(tables["tags"]):
         st.markdown("**Zero-shot tags: genre F1**")
