@@ -81,12 +81,14 @@ class Config:
     mf_epochs: int = _setting(_MF.epochs, "positive int", mf="epochs")
     mf_patience: int = _setting(_MF.patience, "positive int", mf="patience")
     # Query-time knobs below (built=False): changing them never rebuilds anything. The item-item
-    # share, alpha, null_similarity and dislike_weight are `eval`'s validation choice
+    # share, alpha, dislike_weight and the popularity prior are `eval`'s validation choice
     # (docs/evaluation.md), never tuned on the test split.
     item_item_weight: float = _setting(0.0, "share", built=False)  # item-item share of collab
-    alpha: float = _setting(0.1, "share", built=False)  # blend (1 = content only); docs/design.md
-    popularity_weight: float = _setting(0.5, "non-negative", built=False)  # new viewer's prior
-    popularity_fade: float = _setting(5.0, "positive", built=False)  # ratings until it is gone
+    alpha: float = _setting(0.0, "share", built=False)  # blend (1 = content only); docs/design.md
+    # the popularity prior's weight for a new viewer and the ratings until it is gone: also
+    # chosen on validation (viewers cut to 1, 3 and 5 ratings)
+    popularity_weight: float = _setting(2.0, "non-negative", built=False)
+    popularity_fade: float = _setting(20.0, "positive", built=False)
     # True: the content score reads the taste-trained reader (vidrec.reader); False: the raw
     # Transformer reading (target attention over embeddings), kept to compare the two
     trained_reading: bool = _setting(True, built=False)

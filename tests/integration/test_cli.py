@@ -148,8 +148,12 @@ def _report_again(page, out, capsys) -> str:
     return capsys.readouterr().out
 
 
-def test_recommend_json_cites_a_rating_and_explain_adds_up_to_the_score(tiny_cli, capsys):
+def test_recommend_json_cites_a_rating_and_explain_adds_up_to_the_score(
+    tiny_cli, capsys, monkeypatch
+):
     base, _ = tiny_cli
+    # a prior that does not outweigh one rating (the default's 2 does), so the pick cites it
+    monkeypatch.setenv("VIDREC_POPULARITY_WEIGHT", "0.5")
     rate = ["--rate", "Space Robots=5"]
     assert main([*base, "recommend", *rate, "--k", "3", "--json"]) == 0
     top = json.loads(capsys.readouterr().out)[0]

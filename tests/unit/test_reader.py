@@ -44,7 +44,7 @@ def test_token_states_round_trip_and_append(tmp_path):
 
 
 def test_the_head_learns_the_signal_token_and_weighs_it_most():
-    states, catalog, factors, has, signal = corpus()
+    states, catalog, factors, has, signal = corpus(400)
     counts = np.full(len(has), 50)
     reader = train_reader(states, catalog, factors, np.zeros(len(has)), counts, seed=1)
     fresh, fresh_catalog, _, fresh_has, _ = corpus(60, seed=9, signal=signal)

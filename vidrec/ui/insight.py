@@ -107,12 +107,18 @@ def _trained_weights(rec: HybridRecommender, video_id: int) -> None:
         return
     ids, weights = rec.reading.token_weights(int(rec.videos.rows_of([video_id])[0]))
     tokens = rec.encoder.token_strings(ids)
-    top = [tokens[i] for i in np.argsort(-weights, kind="stable")[:3]]
+    words = [i for i in np.argsort(-weights, kind="stable") if _is_word(tokens[i])]
+    top = [tokens[i] for i in words[:3]]
     st.caption(
         "Trained reading: the weight the taste-trained reader puts on each token, learned from "
         f"the ratings (it weighs most: {', '.join(md(t) for t in top)}):"
     )
     chart(charts.token_strip(tokens, weights), "trained_token_strip")
+
+
+def _is_word(token: str) -> bool:
+    """A word piece worth naming: letters or digits, not [CLS]/[SEP] or punctuation."""
+    return any(ch.isalnum() for ch in token) and not token.startswith("[")
 
 
 def _attentions(rec: HybridRecommender, text: str):
