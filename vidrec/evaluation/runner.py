@@ -16,6 +16,7 @@ from vidrec.evaluation.fidelity import fidelity_rows
 from vidrec.evaluation.stars import cross_validate, vidrec_predictor
 from vidrec.evaluation.tags import evaluate_tagger
 from vidrec.evaluation.topk import evaluate, fit_split
+from vidrec.mf import warm_up
 from vidrec.tags import load_vocabulary
 
 
@@ -35,6 +36,8 @@ def run_eval(
     say = progress or (lambda s, d, n: None)
     alphas = np.round(np.linspace(0, 1, 11), 2) if sweep else ()
     arts = load_artifacts(config, progress=say)
+    say("Loading the compiled MF kernels", 0, 1)
+    warm_up()  # the fits below are timed against implicit's and Surprise's: not numba's compile
     weights = {0.0, 1.0, config.item_item_weight, *slices.WEIGHTS}
     fitted = fit_split(arts, config, say, weights=weights)
     chosen, grid = slices.choose_on_validation(arts, fitted, config, say)
