@@ -339,6 +339,12 @@ def _ndcg_at_10(scores: torch.Tensor, users: np.ndarray, items: np.ndarray) -> f
     The same numbers as metrics.mean_ndcg, computed for the whole batch in array operations:
     early stopping runs it every epoch, on up to every user.
     """
+    total, judged = ndcg_sums(scores, users, items)
+    return total / max(judged, 1)
+
+
+def ndcg_sums(scores: torch.Tensor, users: np.ndarray, items: np.ndarray) -> tuple[float, int]:
+    """Binary nDCG@10 summed over a batch's users with held-out pairs, and their count."""
     top = torch.topk(scores, min(K, scores.shape[1]), dim=1).indices  # (b, ≤K): tiny catalogs
     relevant = torch.zeros(scores.shape, dtype=torch.bool)
     relevant[torch.as_tensor(users), torch.as_tensor(items)] = True
@@ -347,7 +353,7 @@ def _ndcg_at_10(scores: torch.Tensor, users: np.ndarray, items: np.ndarray) -> f
     dcg = relevant.gather(1, top).to(disc.dtype) @ disc[: top.shape[1]]
     ideal = torch.cumsum(disc, 0)[n_relevant.clamp(1, K) - 1]
     judged = n_relevant > 0
-    return float((dcg[judged] / ideal[judged]).sum()) / max(int(judged.sum()), 1)
+    return float((dcg[judged] / ideal[judged]).sum()), int(judged.sum())
 
 
 def warm_up() -> float:

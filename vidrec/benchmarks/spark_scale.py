@@ -25,13 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vidrec.artifacts import Artifacts, load_artifacts, rating_counts
+from vidrec.artifacts import Artifacts, load_artifacts
 from vidrec.benchmarks.latency import peak_rss_mb
 from vidrec.benchmarks.synthetic import SyntheticRatings, synthetic_ratings
 from vidrec.config import Config, MFParams
 from vidrec.data import Dataset
-from vidrec.evaluation.topk import SplitModels, fit_on, ranking_rows, stratified_split
-from vidrec.recommender import HybridRecommender
+from vidrec.evaluation.topk import SplitModels, engines, fit_on, ranking_rows, stratified_split
 
 SHAPES = {  # ratings -> (users, items): training.SHAPES' sets, then one shaped like ML-25M
     100_000: (943, 1_682),
@@ -76,20 +75,8 @@ def spark_split(arts: Artifacts, local: SplitModels, config: Config, engine, say
     t = time.perf_counter()
     mf = engine.train_mf(split, config, say)
     fit_s = time.perf_counter() - t
-    counts = rating_counts(arts.dataset.catalog, local.train)
     item_item = next(iter(local.recs.values())).item_item
-    recs = {
-        w: HybridRecommender(
-            arts.dataset.catalog,
-            arts.embeddings,
-            arts.index,
-            mf,
-            rating_counts=counts,
-            config=config.replace(item_item_weight=w),
-            item_item=item_item,
-        )
-        for w in weights
-    }
+    recs = engines(arts, split, mf, item_item, config, weights)
     return SplitModels(local.train, local.test, split, recs, fit_s)
 
 

@@ -152,25 +152,25 @@ def fit_on(arts, train, test, config: Config, say=None, weights=None) -> SplitMo
     mf_seconds = time.perf_counter() - t
     item_item = train_item_item(split, config)
     say("Teaching the reader on the split", 0, 1)
+    recs = engines(arts, split, mf, item_item, config, weights)
+    fit_seconds = time.perf_counter() - t
+    return SplitModels(train, test, split, recs, fit_seconds, mf_seconds)
+
+
+def engines(arts, split: Dataset, mf, item_item, config: Config, weights=None) -> dict:
+    """One recommender per item-item share in weights (default: 0, 1 and the configured one),
+    sharing ``mf``, ``item_item`` and a reader taught by ``mf`` on the split's ratings only."""
     reader = fit_reader(split, arts.tokens, mf, config)  # the split's ratings only: no leak
     reading = reader.reading(mf, arts.tokens, arts.dataset.catalog)
-    fit_seconds = time.perf_counter() - t
-    counts = rating_counts(arts.dataset.catalog, train)
+    counts = rating_counts(arts.dataset.catalog, split.ratings)
     weights = {0.0, 1.0, config.item_item_weight} if weights is None else set(weights)
-    recs = {
+    return {
         w: HybridRecommender(
-            arts.dataset.catalog,
-            arts.embeddings,
-            arts.index,
-            mf,
-            rating_counts=counts,
-            config=config.replace(item_item_weight=w),
-            item_item=item_item,
-            reading=reading,
+            arts.dataset.catalog, arts.embeddings, arts.index, mf, rating_counts=counts,
+            config=config.replace(item_item_weight=w), item_item=item_item, reading=reading,
         )
         for w in weights
-    }
-    return SplitModels(train, test, split, recs, fit_seconds, mf_seconds)
+    }  # fmt: skip
 
 
 def evaluate(

@@ -26,8 +26,7 @@ import torch
 from vidrec.als import DTYPE, FAST, RatedRows, item_step, user_step
 from vidrec.config import MFParams
 from vidrec.errors import DataError
-from vidrec.metrics import K, discounts
-from vidrec.mf import BiasedMF
+from vidrec.mf import BiasedMF, ndcg_sums
 
 log = logging.getLogger(__name__)
 VALIDATION = 0.05  # share of ratings held out to choose the epoch count, as BiasedMF.fit
@@ -273,19 +272,6 @@ def _validation(pref, taste, ubias, V, bias, mean, by_user, u, i, r, params) -> 
         rows, cols = by_user.entries(batch)
         scores[torch.as_tensor(rows), torch.as_tensor(cols)] = -torch.inf
         mine = np.isin(u, batch)
-        s, n = _ndcg_sums(scores, np.searchsorted(batch, u[mine]), i[mine])
+        s, n = ndcg_sums(scores, np.searchsorted(batch, u[mine]), i[mine])
         total, judged = total + s, judged + n
     return np.array([total, judged, sse, len(r)], dtype=np.float64)
-
-
-def _ndcg_sums(scores: torch.Tensor, users: np.ndarray, items: np.ndarray) -> tuple[float, int]:
-    """Binary nDCG@10 summed over the batch's users with held-out pairs, and their count."""
-    top = torch.topk(scores, min(K, scores.shape[1]), dim=1).indices  # (b, ≤K)
-    relevant = torch.zeros(scores.shape, dtype=torch.bool)
-    relevant[torch.as_tensor(users), torch.as_tensor(items)] = True
-    n_relevant = relevant.sum(1)  # (b,)
-    disc = torch.as_tensor(discounts(K))
-    dcg = relevant.gather(1, top).to(disc.dtype) @ disc[: top.shape[1]]
-    ideal = torch.cumsum(disc, 0)[n_relevant.clamp(1, K) - 1]
-    judged = n_relevant > 0
-    return float((dcg[judged] / ideal[judged]).sum()), int(judged.sum())
