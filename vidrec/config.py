@@ -88,7 +88,7 @@ class Config:
     # the popularity prior's weight for a new viewer and the ratings until it is gone: also
     # chosen on validation (viewers cut to 1, 3 and 5 ratings)
     popularity_weight: float = _setting(2.0, "non-negative", built=False)
-    popularity_fade: float = _setting(20.0, "positive", built=False)
+    popularity_fade: float = _setting(10.0, "positive", built=False)
     # True: the content score reads the taste-trained reader (vidrec.reader); False: the raw
     # Transformer reading (target attention over embeddings), kept to compare the two
     trained_reading: bool = _setting(True, built=False)

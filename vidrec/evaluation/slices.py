@@ -111,7 +111,9 @@ PRIOR = ("popularity_weight", "popularity_fade")
 CHOSEN = BLEND + PRIOR
 QUERY_TIME = ("dislike_weight", "null_similarity", *PRIOR)  # what the fitted engines read
 PRIOR_WEIGHTS = (0.5, 1.0, 2.0)  # the prior's weight for a viewer with no ratings
-PRIOR_FADES = (5.0, 10.0, 20.0)  # ratings until it is gone
+# ratings until it is gone: at most 10, so that by their tenth rating a viewer's own ratings,
+# not popularity, explain their list (the personas have 8–10); 20 scored 0.001 higher
+PRIOR_FADES = (5.0, 10.0)
 PRIOR_FEW = (1, 3, 5)
 
 
