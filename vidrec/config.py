@@ -84,7 +84,7 @@ class Config:
     # share, alpha, dislike_weight and the popularity prior are `eval`'s validation choice
     # (docs/evaluation.md), never tuned on the test split.
     item_item_weight: float = _setting(0.0, "share", built=False)  # item-item share of collab
-    alpha: float = _setting(0.05, "share", built=False)  # blend (1 = content only); docs/design.md
+    alpha: float = _setting(0.0, "share", built=False)  # blend (1 = content only); docs/design.md
     # the popularity prior's weight for a new viewer and the ratings until it is gone: also
     # chosen on validation (viewers cut to 1, 3 and 5 ratings)
     popularity_weight: float = _setting(2.0, "non-negative", built=False)
