@@ -30,6 +30,15 @@ def check_k(k: object) -> int:
     return int(k)
 
 
+def popularity(rating_counts: np.ndarray, unseen: np.ndarray | None = None) -> np.ndarray:
+    """log(1 + ratings); a new upload gets the catalog's mean: its audience is unknown, not
+    absent, so the popularity prior neither lifts nor sinks it (its text places it)."""
+    pop = np.log1p(rating_counts).astype(np.float32)
+    if unseen is not None and unseen.any() and not unseen.all():
+        pop[unseen] = pop[~unseen].mean()
+    return pop
+
+
 class Catalog:
     """The videos (a frame aligned with the embeddings) and their look-ups."""
 
@@ -40,11 +49,12 @@ class Catalog:
         embeddings: np.ndarray,
         index: Index,
         encoder: ContentEncoder | None = None,  # None: no search by meaning
+        unseen: np.ndarray | None = None,  # (n_items,) bool: new uploads, audience not yet known
     ):
         self.frame = frame.reset_index(drop=True)
         self.video_ids = self.frame["video_id"].to_numpy(np.int64)
         self.rating_counts = np.asarray(rating_counts)  # (n_items,)
-        self.popularity = np.log1p(self.rating_counts).astype(np.float32)  # (n_items,)
+        self.popularity = popularity(self.rating_counts, unseen)  # (n_items,)
         self.popular_rows = np.argsort(-self.popularity, kind="stable")  # most rated first
         self.embeddings, self.index, self.encoder = embeddings, index, encoder
         self._row = {int(v): r for r, v in enumerate(self.video_ids)}

@@ -164,6 +164,7 @@ def with_videos(rec: HybridRecommender, added: Sequence[AddedVideo]) -> HybridRe
         encoder=rec.encoder,
         item_item=rec.item_item,
         reading=reading,
+        unseen=np.arange(len(catalog)) >= len(rec.catalog),
     )
 
 

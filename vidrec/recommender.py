@@ -156,12 +156,13 @@ class HybridRecommender:
         collab_index: MaxInnerProductIndex | None = None,
         item_item: ItemItem | None = None,
         reading: Reading | None = None,
+        unseen: np.ndarray | None = None,  # (n_items,) bool: uploads whose audience is unknown
     ):
-        self.videos = Catalog(catalog, rating_counts, embeddings, index, encoder)
+        self.videos = Catalog(catalog, rating_counts, embeddings, index, encoder, unseen)
         self.catalog = self.videos.frame  # the catalog frame, rows aligned with embeddings
         self.video_ids = self.videos.video_ids
         self.rating_counts = self.videos.rating_counts
-        self.popularity = self.videos.popularity  # (n_items,) log(1 + ratings)
+        self.popularity = self.videos.popularity  # (n_items,) log(1 + ratings), see catalog
         self.embeddings = embeddings  # (n_items, dim) unit rows, aligned with catalog rows
         self.index = index
         self.mf = mf
@@ -243,7 +244,7 @@ class HybridRecommender:
         """Score every candidate and pick the list: the one result lists and explanations read.
 
         score = α·content + (1-α)·collaborative + β·popularity, each signal z-scored over the
-        candidates so they are comparable; β fades to 0 by the viewer's fifth rating.
+        candidates so they are comparable; β fades to 0 by the viewer's `popularity_fade`-th rating.
         """
         query = self.query() if query is None else query
         prof = self.as_profile(viewer)
@@ -293,7 +294,7 @@ class HybridRecommender:
         return allowed
 
     def popularity_weight(self, n_ratings: int) -> float:
-        """The prior's weight: full for a new viewer, zero from the fifth rating on."""
+        """The prior's weight: full for a new viewer, linearly 0 by `popularity_fade` ratings."""
         w = self.config.popularity_weight
         return w * max(0.0, 1.0 - n_ratings / self.config.popularity_fade)
 

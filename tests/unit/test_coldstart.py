@@ -59,8 +59,10 @@ def test_added_video_is_recommended_and_searchable_only_in_the_session_view(rec)
         video_id=next_video_id(rec, []),
     )
     view = with_videos(rec, [video])
-    # without the popularity prior, which sinks any video nobody has rated yet
-    got = view.with_settings(popularity_weight=0.0).recommend(SCIFI_FAN, k=55)  # all unrated
+    # its audience is unknown, not absent: the popularity prior neither lifts nor sinks it
+    assert view.popularity[-1] == pytest.approx(rec.popularity.mean())
+    assert view.popularity_weight(len(SCIFI_FAN)) > 0
+    got = view.recommend(SCIFI_FAN, k=55)  # all unrated
     got = got.reset_index(drop=True)
     rank = got.index[got["video_id"] == video.video_id][0]
     first_romance = got.index[got["genres"] == "Romance"][0]

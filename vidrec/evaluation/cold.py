@@ -141,15 +141,17 @@ def among_all(arts: Artifacts, fitted: SplitModels, config: Config) -> list[dict
 
 
 def _placed(rec: HybridRecommender, rows, factors, bias) -> HybridRecommender:
-    """The engine with some films' MF rows replaced by read ones (the others unchanged)."""
+    """The engine with some films' MF rows replaced by read ones (the others unchanged), those
+    films new uploads to the popularity prior."""
     mf = rec.mf
     f, b = mf.item_factors.clone(), mf.item_bias.clone()
     f[torch.as_tensor(rows)] = torch.as_tensor(factors, dtype=f.dtype)
     b[torch.as_tensor(rows)] = torch.as_tensor(bias, dtype=b.dtype)
     placed = BiasedMF.from_item_side(mf.params, f, b, mf.global_mean)
+    unseen = np.isin(np.arange(len(rec.catalog)), rows)  # as the app treats an added video
     return HybridRecommender(
         rec.catalog, rec.embeddings, rec.index, placed, rating_counts=rec.rating_counts,
-        config=rec.config, item_item=rec.item_item, reading=rec.reading,
+        config=rec.config, item_item=rec.item_item, reading=rec.reading, unseen=unseen,
     )  # fmt: skip
 
 

@@ -206,7 +206,7 @@ def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> 
         "solves, so your vector updates on every click.\n"
         "3. *Recommendation*: the content score (your ratings folded into the trained reading) "
         "and the collaborative preference are z-scored and blended by α, with a popularity "
-        "prior that fades over your first five ratings.\n"
+        f"prior that fades over your first {rec.config.popularity_fade:g} ratings.\n"
         "4. *Feedback*: each rating re-folds your vector and the list re-ranks at once."
     )
     cfg = rec.config
