@@ -33,9 +33,7 @@ _LAUNCH = threading.Lock()  # numba's fallback threading layer cannot run two ke
 class RatedRows:
     """A sparse star matrix held by rows (CSR), the layout the row kernels read."""
 
-    def __init__(self, rows, cols, stars, n_rows: int, n_cols: int, batch_rows: int = 1024):
-        """``batch_rows`` is accepted for callers of the earlier batched solver and unused: the
-        kernels solve one row at a time, so no batch bounds memory any more."""
+    def __init__(self, rows, cols, stars, n_rows: int, n_cols: int):
         rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
         order = np.lexsort((cols, rows))
         self.shape = (n_rows, n_cols)

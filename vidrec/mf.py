@@ -129,8 +129,8 @@ class BiasedMF:
         self.global_mean = float(ratings.mean())
         self.item_factors = 0.1 * torch.randn(n_items, p.factors, generator=gen, dtype=DTYPE)
         self.item_bias = torch.zeros(n_items, dtype=DTYPE)
-        by_user = RatedRows(users, items, ratings, n_users, n_items, p.batch_rows)
-        by_item = RatedRows(items, users, ratings, n_items, n_users, p.batch_rows)
+        by_user = RatedRows(users, items, ratings, n_users, n_items)
+        by_item = RatedRows(items, users, ratings, n_items, n_users)
         self.history = []
         zero = torch.zeros(n_users, p.factors, dtype=DTYPE)
         solved = (zero, zero, zero[:, 0])  # refined by conjugate gradient, as every epoch is

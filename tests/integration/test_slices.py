@@ -84,6 +84,9 @@ def test_validation_choice_is_the_best_grid_point_and_never_reads_the_test(tiny_
     assert {k: chosen[k] for k in slices.BLEND} == {k: best[k] for k in slices.BLEND}
     assert [r for r in grid if r.get("chosen")] == [best]
     assert report.chosen({"rows": rows}) == best
+    # the split's engines then rank at the chosen settings, α included (C-all uses their own)
+    engines = slices.tuned(fitted, {**chosen, "alpha": 0.2})
+    assert {r.config.alpha for r in engines.recs.values()} == {0.2}
 
 
 def test_few_ratings_rows_per_n_and_method(tiny_built):

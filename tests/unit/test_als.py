@@ -72,7 +72,7 @@ def test_user_step_solves_each_users_normal_equations(P):
     rows, cols, stars = ratings(n_users, n_items, seed=2)
     V, item_bias, mean = rng.normal(size=(n_items, d)), rng.normal(size=n_items), 3.4
     pref, taste, bias = user_step(
-        RatedRows(rows, cols, stars, n_users, n_items, P.batch_rows),
+        RatedRows(rows, cols, stars, n_users, n_items),
         torch.tensor(V),
         torch.tensor(item_bias),
         mean,
@@ -107,7 +107,7 @@ def test_item_step_solves_each_items_normal_equations(P):
         3.6,
     )
     factors, bias = item_step(
-        RatedRows(rows, cols, stars, n_items, n_users, P.batch_rows),
+        RatedRows(rows, cols, stars, n_items, n_users),
         torch.tensor(Q),
         torch.tensor(Pt),
         torch.tensor(ub),
@@ -136,7 +136,7 @@ def test_float32_steps_stay_within_float32_rounding_of_the_exact_ones():
     """Training epochs run the sums and solves in float32; the result must not drift further."""
     rng = np.random.default_rng(5)
     rows, cols, stars = ratings(40, 30, seed=6)
-    rated = RatedRows(rows, cols, stars, 40, 30, P.batch_rows)
+    rated = RatedRows(rows, cols, stars, 40, 30)
     V, bias = torch.tensor(rng.normal(size=(30, P.factors))), torch.tensor(rng.normal(size=30))
     exact = user_step(rated, V, bias, 3.5, P)
     fast = user_step(rated, V, bias, 3.5, P, sums=als.FAST)

@@ -109,7 +109,8 @@ def choose_prior(inner: SplitModels, rec: HybridRecommender, alpha: float) -> tu
 BLEND = ("alpha", "item_item_weight", "dislike_weight", "null_similarity")
 PRIOR = ("popularity_weight", "popularity_fade")
 CHOSEN = BLEND + PRIOR
-QUERY_TIME = ("dislike_weight", "null_similarity", *PRIOR)  # what the fitted engines read
+# what the fitted engines read; α too, for the rows that rank at the engine's own α (C-all)
+QUERY_TIME = ("alpha", "dislike_weight", "null_similarity", *PRIOR)
 PRIOR_WEIGHTS = (0.5, 1.0, 2.0)  # the prior's weight for a viewer with no ratings
 # ratings until it is gone: at most 10, so that by their tenth rating a viewer's own ratings,
 # not popularity, explain their list (the personas have 8–10); 20 scored 0.001 higher

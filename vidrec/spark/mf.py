@@ -211,9 +211,7 @@ def _user_block(shared, params: MFParams, n_items: int, validate: bool, sums):
         ids, local = np.unique(frame["user"].to_numpy(), return_inverse=True)
         train = ~frame["held"].to_numpy() if validate else np.ones(len(frame), bool)
         items, stars = frame["item"].to_numpy(np.int64), frame["stars"].to_numpy()
-        by_user = RatedRows(
-            local[train], items[train], stars[train], len(ids), n_items, params.batch_rows
-        )
+        by_user = RatedRows(local[train], items[train], stars[train], len(ids), n_items)
         pref, taste, ubias = user_step(by_user, V, bias, mean, params, sums)
         totals = np.zeros(4)
         if validate:
@@ -249,7 +247,6 @@ def _item_block(shared, params: MFParams, n_users: int, validate: bool):
             frame["stars"].to_numpy(),
             len(ids),
             n_users,
-            params.batch_rows,
         )
         pref, taste, ubias = (torch.from_numpy(a) for a in (pref, taste, ubias))
         V, bias = item_step(by_item, pref, taste, ubias, mean, params, FAST)
