@@ -78,7 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("recommend", help="top-k for some ratings or a MovieLens user")
     r.add_argument("--rate", action="append", default=[], metavar="TITLE=STARS")
     r.add_argument("--user", type=int, help="recommend for this MovieLens user id")
-    r.add_argument("--alpha", type=float, help="1 = content only, 0 = collaborative only")
+    r.add_argument(
+        "--alpha",
+        type=float,
+        help="1 = content only, 0 = collaborative only (raised "
+        "for a viewer with few ratings: VIDREC_ALPHA_NEW)",
+    )
     r.add_argument("--diversity", type=float, default=0.0, help="MMR trade-off, 0..1")
     _add_k_json(r)
     r.set_defaults(run=cmd_recommend)
@@ -92,7 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("title", help="the (unrated) video to explain")
     x.add_argument("--rate", action="append", default=[], metavar="TITLE=STARS")
     x.add_argument("--user", type=int, help="explain for this MovieLens user id")
-    x.add_argument("--alpha", type=float, help="1 = content only, 0 = collaborative only")
+    x.add_argument(
+        "--alpha",
+        type=float,
+        help="1 = content only, 0 = collaborative only (raised "
+        "for a viewer with few ratings: VIDREC_ALPHA_NEW)",
+    )
     x.add_argument("--json", action="store_true", help="print JSON instead of a table")
     x.set_defaults(run=cmd_explain)
 

@@ -89,6 +89,9 @@ class Config:
     # chosen on validation (viewers cut to 1, 3 and 5 ratings)
     popularity_weight: float = _setting(2.0, "non-negative", built=False)
     popularity_fade: float = _setting(10.0, "positive", built=False)
+    # and the blend leans on content for a new viewer: α is at least alpha_new at 0 ratings,
+    # fading to the set α by popularity_fade ratings (chosen on validation after the prior)
+    alpha_new: float = _setting(0.4, "share", built=False)
     # True: the content score reads the taste-trained reader (vidrec.reader); False: the raw
     # Transformer reading (target attention over embeddings), kept to compare the two
     trained_reading: bool = _setting(True, built=False)

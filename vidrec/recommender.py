@@ -99,6 +99,7 @@ class Ranking:
     signals: np.ndarray  # (4, n_c) float32 raw signals, rows as SIGNALS
     spreads: np.ndarray  # (4,) each signal's spread over the pool
     blend: tuple[float, float, float]  # (MF share, item-item share, popularity weight β)
+    alpha: float  # the content weight used: query.alpha, raised for a new viewer (alpha_for)
     order: np.ndarray  # (≤ k,) positions in pool of the list, best first
 
     @property
@@ -109,7 +110,7 @@ class Ranking:
     @property
     def weights(self) -> np.ndarray:
         """(4,) each z-scored signal's weight in the score, as SIGNALS."""
-        alpha, (mf_share, item_share, beta) = self.query.alpha, self.blend
+        alpha, (mf_share, item_share, beta) = self.alpha, self.blend
         return np.array([alpha, (1 - alpha) * mf_share, (1 - alpha) * item_share, beta])
 
     @cached_property  # the list, its table and its split all read it: computed once
@@ -122,7 +123,7 @@ class Ranking:
         """(n_c, 3) content, collaborative and popularity parts; a row sums to the score."""
         z, (mf_share, item_share, beta) = self.z, self.blend
         collab = z[1] if item_share == 0 else mf_share * z[1] + item_share * z[2]
-        alpha = self.query.alpha
+        alpha = self.alpha
         parts = [alpha * z[0], (1 - alpha) * collab, beta * z[3]]
         return np.stack(parts, axis=1).astype(np.float32)
 
@@ -244,7 +245,8 @@ class HybridRecommender:
         """Score every candidate and pick the list: the one result lists and explanations read.
 
         score = α·content + (1-α)·collaborative + β·popularity, each signal z-scored over the
-        candidates so they are comparable; β fades to 0 by the viewer's `popularity_fade`-th rating.
+        candidates so they are comparable; β fades to 0 by the viewer's `popularity_fade`-th
+        rating, and α is raised for a new viewer in the same way (alpha_for).
         """
         query = self.query() if query is None else query
         prof = self.as_profile(viewer)
@@ -252,7 +254,8 @@ class HybridRecommender:
         signals = self._signals(prof, pool)  # (4, n_c) raw, as SIGNALS
         spreads = np.array([spread(x) if x.size else 0.0 for x in signals])
         blend = (*self.collab_shares(), self.popularity_weight(prof.n))
-        ranking = Ranking(prof, query, pool, signals, spreads, blend, np.zeros(0, np.int64))
+        alpha = self.alpha_for(prof.n, query.alpha)
+        ranking = Ranking(prof, query, pool, signals, spreads, blend, alpha, np.zeros(0, np.int64))
         return replace(ranking, order=self._rerank(ranking, ranking.scores))
 
     def rows_without_content(self, ranking: Ranking) -> np.ndarray:
@@ -292,6 +295,13 @@ class HybridRecommender:
                 f"got {allowed.dtype} of shape {allowed.shape}"
             )
         return allowed
+
+    def alpha_for(self, n_ratings: int, alpha: float) -> float:
+        """The content weight for a viewer with n ratings: at least alpha_new for a new viewer,
+        fading by `popularity_fade` ratings, since one or two ratings barely place a viewer
+        among others' tastes but do say what the text of their videos is like."""
+        lean = self.config.alpha_new * max(0.0, 1.0 - n_ratings / self.config.popularity_fade)
+        return max(alpha, lean)
 
     def popularity_weight(self, n_ratings: int) -> float:
         """The prior's weight: full for a new viewer, linearly 0 by `popularity_fade` ratings."""

@@ -108,7 +108,21 @@ def test_the_view_says_how_many_picks_content_moved(app, engine):
         f"Content understanding (α = 0.3) puts {moved} of these 10 picks here: "
         "without its part of the score they would not be in the list."
     ]
+    # at α 0 a viewer with fewer than 10 ratings still leans on content a little, and is told
     app.slider(key="alpha").set_value(0.0).run()
+    n = len(ratings)
+    lean = engine.config.alpha_new * (1 - n / engine.config.popularity_fade)
+    assert 0 < lean == pytest.approx(engine.rank(ratings, engine.query(alpha=0.0)).alpha)
+    ranking = engine.rank(ratings, engine.query(k=10, alpha=0.0))
+    moved = len(set(ranked(app)) - set(engine.video_ids[engine.rows_without_content(ranking)]))
+    said = [c.value for c in app.caption if c.value.startswith("Content understanding (α")]
+    assert said == [
+        f"Content understanding (α = {lean:.2g}) puts {moved} of these 10 picks here: "
+        f"without its part of the score they would not be in the list. With {n} ratings your "
+        f"list leans on content (α 0 → {lean:.2g}) until you have rated 10 videos."
+    ]
+    while len(viewer(app).ratings) < engine.config.popularity_fade:  # the lean fades out
+        app.feedback(key=f"stars_{ranked(app)[0]}").set_value(4).run()
     assert not [c for c in app.caption if c.value.startswith("Content understanding (α")]
 
 

@@ -1401,7 +1401,7 @@ NON_NEGATIVE = (
     "mf_reg", "mf_rating_reg", "mf_bias_reg", "mf_observed_weight", "mf_unobserved_weight",
     "mf_rating_weight", "popularity_weight", "dislike_weight",
 )  # fmt: skip
-SHARES = ("alpha", "item_item_weight", "null_similarity")
+SHARES = ("alpha", "alpha_new", "item_item_weight", "null_similarity")
 DIVISORS = ("popularity_fade", "temperature")
 FLOAT_SETTINGS = (*NON_NEGATIVE, *SHARES, *DIVISORS)
 BOOL_SETTINGS = ("synopses", "trained_reading")

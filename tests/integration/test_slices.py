@@ -63,6 +63,10 @@ def test_tail_is_held_out_films_with_at_most_twenty_training_ratings():
     assert m["tail_ndcg@10"] == pytest.approx(0.5)
 
 
+def chosen_prior(chosen):
+    return {k: chosen[k] for k in slices.PRIOR}
+
+
 def test_validation_choice_is_the_best_grid_point_and_never_reads_the_test(tiny_built):
     arts = load_artifacts(tiny_built)
     fitted = fit_split(arts, tiny_built, weights={0.0, 1.0, *slices.WEIGHTS})
@@ -70,13 +74,22 @@ def test_validation_choice_is_the_best_grid_point_and_never_reads_the_test(tiny_
     chosen, rows = slices.choose_on_validation(arts, poisoned, tiny_built)  # no test ratings
     grid = [r for r in rows if r["protocol"].startswith("V:")]
     priors = [r for r in rows if r["protocol"].startswith("V-prior")]
+    leans = [r for r in rows if r["protocol"].startswith("V-lean")]
     assert len(grid) == len(slices.WEIGHTS) * len(slices.DISLIKES) * len(slices.ALPHAS)
     assert len(priors) == len(slices.PRIOR_WEIGHTS) * len(slices.PRIOR_FADES)
-    assert len(grid) + len(priors) == len(rows)
-    # the prior: the best mean nDCG@10 over viewers cut to 1, 3 and 5 ratings
+    assert [r["alpha_new"] for r in leans] == list(slices.ALPHA_NEWS)
+    assert len(grid) + len(priors) + len(leans) == len(rows)
+    # the prior, then a new viewer's α: the best mean nDCG@10 over viewers cut to 1, 3, 5 ratings
     prior = max(priors, key=lambda r: r["ndcg@10"])
     assert {k: chosen[k] for k in slices.PRIOR} == {k: prior[k] for k in slices.PRIOR}
     assert [r for r in priors if r.get("chosen")] == [prior]
+    lean = max(leans, key=lambda r: r["ndcg@10"])
+    assert chosen["alpha_new"] == lean["alpha_new"]
+    assert [r for r in leans if r.get("chosen")] == [lean]
+    # α 0 for a new viewer is the prior's own row: the same engine, the same lists
+    assert leans[0]["ndcg@10"] == next(
+        r["ndcg@10"] for r in priors if {k: r[k] for k in slices.PRIOR} == chosen_prior(chosen)
+    )
     # the rule: the best liked nDCG among points within TOLERANCE of the best all-ratings nDCG
     top = max(r["ndcg@10"] for r in grid)
     near = [r for r in grid if r["ndcg@10"] >= top - slices.TOLERANCE]

@@ -195,6 +195,7 @@ HAND_CONFIG = {
     "item_item_weight": 0.25,
     "popularity_weight": 0.8,
     "popularity_fade": 4.0,
+    "alpha_new": 0.0,  # α as set, whatever the rating count (its own test raises it)
     "temperature": 0.5,
     "null_similarity": 0.3,  # the null key's logit is 0.3 / 0.5 = 0.6
     "dislike_weight": 1.0,  # a rating below 3★ has target −1
@@ -247,6 +248,19 @@ def test_popularity_weight_fades_linearly_to_zero(hand):
     # β(n) = 0.8 · max(0, 1 - n / 4)
     weights = [hand.popularity_weight(n) for n in range(7)]
     assert weights == pytest.approx([0.8, 0.6, 0.4, 0.2, 0.0, 0.0, 0.0], abs=1e-12)
+
+
+def test_a_new_viewers_alpha_leans_on_content_and_fades_like_the_prior():
+    lean = make_hand(alpha=0.1, alpha_new=0.6)  # fade 4: α(n) = max(0.1, 0.6 · (1 - n / 4))
+    assert [lean.alpha_for(n, 0.1) for n in range(5)] == pytest.approx([0.6, 0.45, 0.3, 0.15, 0.1])
+    assert lean.alpha_for(1, 0.8) == 0.8  # a set α above the lean is kept
+    ranking = lean.rank(SPACE_FAN)  # two ratings: α 0.3, the query keeps the α it was asked
+    assert (ranking.alpha, ranking.query.alpha) == (pytest.approx(0.3), 0.1)
+    assert ranking.weights[0] == pytest.approx(0.3)
+    np.testing.assert_allclose(ranking.parts[:, 0], 0.3 * ranking.z[0], rtol=1e-6)
+    plain = make_hand(alpha=0.1).rank(SPACE_FAN, make_hand(alpha=0.1).query(alpha=0.3))
+    np.testing.assert_allclose(ranking.scores, plain.scores, rtol=1e-6)  # = asking for α 0.3
+    assert make_hand(alpha=0.1).rank(SPACE_FAN).alpha == 0.1  # alpha_new 0: as asked
 
 
 def test_new_viewer_scores_are_the_popularity_prior(hand):

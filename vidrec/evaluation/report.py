@@ -191,6 +191,28 @@ def chosen(doc: dict) -> dict | None:
     return marked[0] if marked else max(grid, key=lambda r: r["ndcg@10"]) if grid else None
 
 
+def new_viewer(doc: dict) -> str:
+    """ ", popularity prior … and a new viewer's α …": validation's choices for viewers with few
+    ratings, as a clause ("" when eval did not choose them)."""
+    marked = {
+        p: r
+        for r in doc["rows"]
+        if r.get("chosen")
+        for p in ("V-prior", "V-lean")
+        if str(r.get("protocol", "")).startswith(p)
+    }
+    if "V-prior" not in marked:
+        return ""
+    prior = marked["V-prior"]
+    said = (
+        f", popularity prior {prior['popularity_weight']:g} fading over "
+        f"{prior['popularity_fade']:g} ratings"
+    )
+    if "V-lean" in marked:
+        said += f" and a new viewer's α at least {marked['V-lean']['alpha_new']:g}, fading alike"
+    return said + " (chosen on validation viewers cut to 1, 3 and 5 ratings)"
+
+
 def sweep(doc: dict) -> pd.DataFrame:
     """The α sweep: alpha, nDCG@10, P@10 (empty when eval ran without --sweep)."""
     rows = [r for r in doc["rows"] if str(r.get("method", "")).startswith("hybrid α=")]
@@ -301,12 +323,7 @@ def _slices(doc: dict) -> list[str]:
         settings = f"α = {best['alpha']:g}, item-item share = {best['item_item_weight']:g}"
         if "dislike_weight" in best:
             settings += f", dislike weight = {best['dislike_weight']:g}"
-        prior = [r for r in doc["rows"] if r.get("chosen")
-                 and str(r.get("protocol", "")).startswith("V-prior")]  # fmt: skip
-        if prior:
-            settings += (f", popularity prior {prior[0]['popularity_weight']:g} fading over "
-                         f"{prior[0]['popularity_fade']:g} ratings (chosen on validation viewers "
-                         "cut to 1, 3 and 5 ratings)")  # fmt: skip
+        settings += new_viewer(doc)
         rule = "" if "liked_ndcg@10" not in best else (
             f", liked nDCG@10 {best['liked_ndcg@10']:.4f}: the best liked-protocol nDCG among "
             "settings within 0.005 of the best all-ratings nDCG"

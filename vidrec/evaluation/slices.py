@@ -1,11 +1,12 @@
 """Where content should earn its place, measured: few-ratings viewers, the long tail, other seeds.
 
 Every slice reuses protocol A's split (75/25 by film). The blend settings (α, the item-item
-share, how hard a dislike pushes, the content attention's null key) are chosen on a validation
-split carved from the *training* ratings only, by the same split rule with another seed; the
-test ratings are never seen when choosing. The rule: the best liked-protocol nDCG@10 among the
-settings whose all-ratings nDCG@10 is within TOLERANCE of the best one (a list should bring
-what viewers like without giving up what they watch).
+share, how hard a dislike pushes) are chosen on a validation split carved from the *training*
+ratings only, by the same split rule with another seed; the test ratings are never seen when
+choosing. The rule: the best liked-protocol nDCG@10 among the settings whose all-ratings
+nDCG@10 is within TOLERANCE of the best one (a list should bring what viewers like without
+giving up what they watch). Then a new viewer's popularity prior and α on validation viewers
+cut to a few ratings (choose_prior).
 
 - Few-ratings viewers: each test user's training history is cut to N ratings drawn at random
   (fixed seed); the held-out ratings stay the relevant set, and the user's other training films
@@ -26,6 +27,7 @@ from vidrec.coldstart import content_map
 from vidrec.config import Config
 from vidrec.evaluation.topk import (
     SplitModels,
+    as_named,
     fit_on,
     fit_split,
     liked_metrics,
@@ -81,9 +83,10 @@ def choose_on_validation(arts, fitted: SplitModels, config: Config, say=None) ->
 
 
 def choose_prior(inner: SplitModels, rec: HybridRecommender, alpha: float) -> tuple[dict, list]:
-    """The popularity prior's weight and fade, chosen on validation viewers cut to 1, 3 and 5
-    ratings: the best mean nDCG@10 over the three (the prior is gone by the fade, so longer
-    histories do not see it). This is how the blend depends on how many ratings a viewer has."""
+    """The popularity prior's weight and fade, then a new viewer's α, chosen on validation
+    viewers cut to 1, 3 and 5 ratings: the best mean nDCG@10 over the three (both fade out, so
+    longer histories do not see them). This is how the blend depends on a viewer's rating count.
+    """
     rng = np.random.default_rng(CUT_SEED)
     cuts = []
     for n in PRIOR_FEW:
@@ -91,26 +94,44 @@ def choose_prior(inner: SplitModels, rec: HybridRecommender, alpha: float) -> tu
         cuts.append((n, {u: rec.profile(kept[u]) for u in kept}, hidden))
     rows = []
     for weight, fade in itertools.product(PRIOR_WEIGHTS, PRIOR_FADES):
-        engine = rec.with_settings(popularity_weight=weight, popularity_fade=fade)
-        scores = {}
-        for n, profiles, hidden in cuts:
-            top = {u: _shown(engine, p, alpha, hidden[u]) for u, p in profiles.items()}
-            scores[n] = ranking_metrics(top, {u: inner.relevant[u] for u in top})["ndcg@10"]
+        engine = rec.with_settings(popularity_weight=weight, popularity_fade=fade, alpha_new=0.0)
         rows.append({"protocol": "V-prior: validation viewers cut to 1, 3, 5 ratings",
                      "method": f"validation prior weight {weight:g}, fade {fade:g}",
                      "popularity_weight": weight, "popularity_fade": fade,
-                     "ndcg@10": float(np.mean(list(scores.values()))),
-                     **{f"ndcg@10 at {n}": v for n, v in scores.items()}})  # fmt: skip
+                     **_on_cuts(engine, cuts, alpha, inner)})  # fmt: skip
+    prior = {k: _best(rows)[k] for k in PRIOR}
+    leans = [{"protocol": LEAN_PROTOCOL, "method": f"validation new-viewer α {a:g}",
+              "alpha_new": a, **_on_cuts(rec.with_settings(**prior, alpha_new=a), cuts, alpha,
+                                         inner)}
+             for a in ALPHA_NEWS]  # fmt: skip
+    return {**prior, "alpha_new": _best(leans)["alpha_new"]}, rows + leans
+
+
+def _on_cuts(engine: HybridRecommender, cuts, alpha: float, inner: SplitModels) -> dict:
+    """nDCG@10 on each validation cut and their mean."""
+    scores = {}
+    for n, profiles, hidden in cuts:
+        top = {u: _shown(engine, p, alpha, hidden[u]) for u, p in profiles.items()}
+        scores[n] = ranking_metrics(top, {u: inner.relevant[u] for u in top})["ndcg@10"]
+    return {"ndcg@10": float(np.mean(list(scores.values()))),
+            **{f"ndcg@10 at {n}": v for n, v in scores.items()}}  # fmt: skip
+
+
+def _best(rows: list[dict]) -> dict:
+    """The row with the best nDCG@10 (the first on a tie), marked chosen."""
     best = max(rows, key=lambda r: r["ndcg@10"])
     best["chosen"] = True
-    return {k: best[k] for k in PRIOR}, rows
+    return best
 
 
 BLEND = ("alpha", "item_item_weight", "dislike_weight", "null_similarity")
 PRIOR = ("popularity_weight", "popularity_fade")
-CHOSEN = BLEND + PRIOR
+LEAN = ("alpha_new",)
+LEAN_PROTOCOL = "V-lean: validation viewers cut to 1, 3, 5 ratings"
+ALPHA_NEWS = (0.0, 0.2, 0.4, 0.6)  # a new viewer's α, fading with the prior
+CHOSEN = BLEND + PRIOR + LEAN
 # what the fitted engines read; α too, for the rows that rank at the engine's own α (C-all)
-QUERY_TIME = ("alpha", "dislike_weight", "null_similarity", *PRIOR)
+QUERY_TIME = ("alpha", "dislike_weight", "null_similarity", *PRIOR, *LEAN)
 PRIOR_WEIGHTS = (0.5, 1.0, 2.0)  # the prior's weight for a viewer with no ratings
 # ratings until it is gone: at most 10, so that by their tenth rating a viewer's own ratings,
 # not popularity, explain their list (the personas have 8–10); 20 scored 0.001 higher
@@ -170,6 +191,7 @@ def few_ratings(fitted: SplitModels, config: Config, chosen: dict) -> list[dict]
         seen = {u: hidden[u] | set(kept[u]) for u in kept}
         tops = {"popularity": popularity_top(rec, seen, relevant)}
         for name, (engine, alpha) in methods.items():
+            engine = as_named(engine, name)
             tops[name] = {u: _shown(engine, p, alpha, hidden[u]) for u, p in profiles.items()}
         tops[MAPPED] = mapped_content(rec, profiles, hidden)
         liked = {u: fitted.liked[u] for u in kept if u in fitted.liked}

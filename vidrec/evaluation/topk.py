@@ -214,7 +214,7 @@ def ranking_rows(fitted: SplitModels, methods, say=None) -> list[dict]:
     fold_seconds = time.perf_counter() - t
     rows = []
     for name, alpha, weight in methods:
-        rec = fitted.recs[weight]
+        rec = as_named(fitted.recs[weight], name)
         top, seconds = recommend_all(rec, history, relevant, alpha, say, name, profiles)
         seconds += fold_seconds
         fit_seconds = {"content": 0.0, "mf": fitted.mf_seconds}.get(name, fitted.fit_seconds)
@@ -224,6 +224,12 @@ def ranking_rows(fitted: SplitModels, methods, say=None) -> list[dict]:
             row.update(rating_errors(rec, history, fitted.test))
         rows.append(row)
     return rows
+
+
+def as_named(rec: HybridRecommender, method: str) -> HybridRecommender:
+    """The engine a row ranks with: the hybrid rows rank as the app does (α raised for a new
+    viewer); every other row at exactly its α, so "collaborative" stays collaborative only."""
+    return rec if method.split(" (")[0] == "hybrid" else rec.with_settings(alpha_new=0.0)
 
 
 def method_row(method: str, top, fitted: SplitModels, fit_seconds: float, rec: HybridRecommender):

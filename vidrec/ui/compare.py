@@ -80,19 +80,26 @@ def live(demo: Demo, rec: HybridRecommender, session: ViewerSession, controls: C
 def _sources(mode: str, demo: Demo, rec, session: ViewerSession, controls) -> list[Source]:
     """The columns of a mode; the viewer is folded in once and shared by all of them."""
     mine = rec.profile(session.ratings)
+    exact = rec.with_settings(alpha_new=0.0)  # a column named by its α ranks at that α
     if mode == "Two α values":
         a, b = _two_alphas(rec.config.alpha)
-        return [Source(f"α {x:g}", f"**α = {x:g}**", mine, x) for x in (a, b)]
+        return [Source(f"α {x:g}", f"**α = {x:g}**", mine, x, exact) for x in (a, b)]
     if mode == "Two viewers":
         return _two_viewers(demo, rec, session, mine, controls.alpha)
     if mode == "Raw vs trained reading":
         return _readings(rec, mine, controls.alpha)
-    blend = controls.alpha
     return [
-        Source("collaborative", "**Collaborative only** · α = 0", mine, 0.0),
-        Source("content", "**Content only** · α = 1", mine, 1.0),
-        Source("blend", f"**Blend** · α = {blend:g} (sidebar)", mine, blend),
+        Source("collaborative", "**Collaborative only** · α = 0", mine, 0.0, exact),
+        Source("content", "**Content only** · α = 1", mine, 1.0, exact),
+        _blend(rec, mine, controls.alpha),
     ]
+
+
+def _blend(rec: HybridRecommender, mine: Profile, alpha: float) -> Source:
+    """The sidebar's list, its α raised as the For you list raises it for a new viewer."""
+    used = rec.alpha_for(mine.n, alpha)
+    raised = f", raised to {used:.2g} while you have few ratings" if used > alpha else ""
+    return Source("blend", f"**Blend** · α = {alpha:g} (sidebar{raised})", mine, alpha)
 
 
 def _readings(rec: HybridRecommender, mine: Profile, alpha: float) -> list[Source]:
@@ -106,7 +113,7 @@ def _readings(rec: HybridRecommender, mine: Profile, alpha: float) -> list[Sourc
     return [
         Source("raw reading", "**Raw reading** · content only", mine, 1.0, raw),
         Source("trained reading", "**Trained reading** · content only", mine, 1.0),
-        Source("blend", f"**Blend** · α = {alpha:g} (sidebar)", mine, alpha),
+        _blend(rec, mine, alpha),
     ]
 
 
@@ -128,9 +135,11 @@ def _two_viewers(demo: Demo, rec, session: ViewerSession, mine: Profile, alpha: 
     pick = left.selectbox("Compare with", list(names), format_func=names.get, key="cmp_persona")
     persona = next(p for p in others if p.id == pick)
     theirs = rec.profile(demo.persona_ratings[persona.id])  # resolved once, when the demo loaded
+    raised = " (raised for whoever has few ratings)" if rec.config.alpha_new else ""
     note.caption(
-        f"Both lists at the sidebar's α = {alpha:g}. Stars in {md(persona.name)}'s column rate "
-        "the film for you, not for them: their list stays as their seed ratings make it."
+        f"Both lists at the sidebar's α = {alpha:g}{raised}. Stars in {md(persona.name)}'s "
+        "column rate the film for you, not for them: their list stays as their seed ratings "
+        "make it."
     )
     return [
         Source("your list", f"**{md(session.label)}** (you)", mine, alpha),

@@ -114,9 +114,9 @@ def _slices(doc: dict) -> None:
     best, few, spread = report.chosen(doc), report.few_ratings(doc), report.seeds(doc)
     if best:
         st.caption(
-            f"α = {best['alpha']:g} and item-item share = {best['item_item_weight']:g} were "
-            f"chosen on a validation split of the training ratings, never the test "
-            f"(validation nDCG@10 {best['ndcg@10']:.4f})."
+            f"α = {best['alpha']:g} and item-item share = {best['item_item_weight']:g}"
+            f"{report.new_viewer(doc)} were chosen on a validation split of the training "
+            f"ratings, never the test (validation nDCG@10 {best['ndcg@10']:.4f})."
         )
     if len(few):
         st.markdown("**Viewers with few ratings: nDCG@10 by ratings kept**")

@@ -59,13 +59,20 @@ def live(rec: HybridRecommender, session: ViewerSession, controls: Controls, tag
 
 def content_moved(rec: HybridRecommender, ranking: Ranking, recs: pd.DataFrame) -> None:
     """How many of the picks the content side put there: the list without its content part."""
-    alpha = ranking.query.alpha
+    alpha = ranking.alpha
     if recs.empty or alpha == 0:
         return
     moved = len(set(ranking.rows.tolist()) - set(rec.rows_without_content(ranking).tolist()))
+    lean = ""
+    if alpha > ranking.query.alpha:
+        lean = (
+            f" With {plural(ranking.profile.n, 'rating')} your list leans on content (α "
+            f"{ranking.query.alpha:g} → {alpha:.2g}) until you have rated "
+            f"{rec.config.popularity_fade:g} videos."
+        )
     st.container(key="content_moved").caption(
-        f"Content understanding (α = {alpha:g}) puts {moved} of these {len(recs)} picks here: "
-        "without its part of the score they would not be in the list."
+        f"Content understanding (α = {alpha:.2g}) puts {moved} of these {len(recs)} picks here: "
+        f"without its part of the score they would not be in the list.{lean}"
     )
 
 
@@ -90,7 +97,7 @@ def render(
     if not recs.empty and st.toggle("Score breakdown of the whole list", key="show_breakdown"):
         chart(charts.score_breakdown(recs), "breakdown")
     if not recs.empty:
-        _downloads(session, recs, controls, tags_of)
+        _downloads(rec, session, recs, controls, tags_of)
     mine, transfer = st.columns([2, 1], gap="large")
     with mine:
         _your_ratings(rec, session)
@@ -98,11 +105,12 @@ def render(
         render_transfer(rec, session)
 
 
-def _downloads(session: ViewerSession, recs: pd.DataFrame, controls: Controls, tags_of) -> None:
+def _downloads(rec, session: ViewerSession, recs: pd.DataFrame, controls: Controls, tags_of):
     """The list for a slide: CSV for a table, a standalone web page for a screenshot."""
     table = export.list_table(recs, [tags_of(v) for v in recs["video_id"]])
     picks = plural(len(recs), "pick")
-    settings = f"α = {controls.alpha:g} · diversity {controls.diversity:g} · {picks}"
+    alpha = rec.alpha_for(len(session.ratings), controls.alpha)  # as the list was ranked
+    settings = f"α = {alpha:.2g} · diversity {controls.diversity:g} · {picks}"
     heading = f"Recommended for {session.label}"
     csv_col, html_col, _ = st.columns([1, 1, 2])
     csv_col.download_button(

@@ -233,6 +233,16 @@ def _describe(demo: Demo, session: ViewerSession) -> None:
         st.sidebar.caption("No history yet: rate a few videos and watch the list adapt.")
 
 
+def _lean_help(config) -> str:
+    """How a new viewer's α is raised, when it is."""
+    if not config.alpha_new:
+        return ""
+    return (
+        f". A viewer with few ratings leans on content: α is at least {config.alpha_new:g} "
+        f"at first, less with each rating, until {config.popularity_fade:g} ratings."
+    )
+
+
 def controls(demo: Demo, bar: presenter.Bar | None = None) -> Controls:
     """Blend, size, diversity and filters; in presenter mode the blend is in the header bar."""
     st.sidebar.divider()
@@ -245,7 +255,8 @@ def controls(demo: Demo, bar: presenter.Bar | None = None) -> Controls:
         0.05,
         key="alpha",
         help="0 = only what similar viewers liked (MF); "
-        "1 = only what the Transformer reads as similar to your ratings",
+        "1 = only what the Transformer reads as similar to your ratings"
+        + _lean_help(demo.rec.config),
         format="%.2f" if bar is None else "α = %.2f",
         label_visibility="visible" if bar is None else "collapsed",
     )
