@@ -63,7 +63,9 @@ def choose_on_validation(arts, fitted: SplitModels, config: Config, say=None) ->
     grid = [(a, w, d, null) for d, a, w in itertools.product(DISLIKES, ALPHAS, WEIGHTS)]
     rows: list[dict] = []
     for dislike in DISLIKES:
-        recs = {w: r.with_settings(dislike_weight=dislike) for w, r in inner.recs.items()}
+        # a new viewer's α is chosen after, with the prior: the grid ranks at exactly its α
+        recs = {w: r.with_settings(dislike_weight=dislike, alpha_new=0.0)
+                for w, r in inner.recs.items()}  # fmt: skip
         profiles = {u: recs[0.0].profile(inner.history.get(u, {})) for u in inner.relevant}
         for alpha, weight, _, null in (g for g in grid if g[2] == dislike):
             if say:
