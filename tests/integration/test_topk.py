@@ -9,8 +9,17 @@ import pandas as pd
 import pytest
 
 from vidrec.artifacts import load_artifacts
-from vidrec.evaluation.cold import READER, RIDGE, cold_split, evaluate_cold
-from vidrec.evaluation.topk import beyond_accuracy, evaluate, stratified_split
+from vidrec.evaluation.cold import (
+    READER,
+    RIDGE,
+    SCALES,
+    among_all,
+    cold_split,
+    cold_world,
+    evaluate_cold,
+    scale_curve,
+)
+from vidrec.evaluation.topk import beyond_accuracy, evaluate, fit_split, stratified_split
 
 
 def _fake_rec(embeddings: list[list[float]], ids: list[int]) -> SimpleNamespace:
@@ -119,3 +128,26 @@ def test_cold_protocol_holds_out_whole_videos(tiny_built):
         f"mapped MF, {RIDGE}",
         f"mapped MF, {READER}",
     ]
+
+
+def test_c_all_places_the_cold_films_by_their_reading_and_judges_every_list(tiny_built):
+    arts = load_artifacts(tiny_built)
+    fitted = fit_split(arts, tiny_built)
+    cold = cold_world(arts, fitted, tiny_built)
+    assert len(cold.rows) >= 1
+    cold_ids = set(arts.dataset.catalog["video_id"].to_numpy()[cold.rows])
+    assert not cold_ids & set(cold.fit.train["video_id"])  # refitted without their ratings
+    for scale in (1.0, 2.0):  # the placed engine reads the reader's factors, scaled
+        placed = cold.placed(scale).mf.item_factors.numpy()[cold.rows]
+        np.testing.assert_allclose(placed, scale * cold.factors, rtol=1e-6)
+    rows = among_all(arts, fitted, tiny_built)
+    assert [r["method"] for r in rows] == [
+        "warm (trained with their ratings)",
+        "cold (placed by the trained reader)",
+    ]
+    # eight films: a top-20 holds every unrated one, so each liked cold film is recalled
+    assert [r["recall@20"] for r in rows] == [1.0, 1.0]
+    assert all(0 < r["ndcg@10"] <= 1 for r in rows)
+    curve = scale_curve(arts, fitted, tiny_built)
+    assert [r["method"] for r in curve] == [f"cold, read factors × {s:g}" for s in SCALES]
+    assert curve[0]["ndcg@10"] == rows[1]["ndcg@10"]  # × 1 is the cold row itself

@@ -13,7 +13,9 @@ and year to MF factors).
 
 C-all ranks cold films among *all* films, as an added video must compete in the app: recall@20
 of the cold films a viewer rated 4–5★ (held out by protocol A's split), beside the same films'
-recall when they are warm (protocol A's model, trained with their other ratings).
+recall when they are warm (protocol A's model, trained with their other ratings), and every
+viewer's nDCG@10 on all held-out ratings, since a list can always show more cold films by
+pushing out the rest. The scale curve (validation only) shows that trade.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ TITLES_ONLY = ", titles only"  # method suffix of the leak-free rows
 RIDGE = "attribute map (Gantner et al. 2010)"
 READER = "trained reader"
 AMONG_K = 20
+SCALED = "C-all on validation, read factors × s: R@20 of cold films, nDCG@10 of every list"
+SCALES = (1.0, 1.25, 1.5, 2.0)
 
 
 def cold_split(dataset: Dataset, seed: int = 42, among=None) -> tuple[pd.DataFrame, np.ndarray]:
@@ -113,31 +117,67 @@ def evaluate_cold_titles_only(arts: Artifacts, config: Config) -> list[dict]:
 
 def among_all(arts: Artifacts, fitted: SplitModels, config: Config) -> list[dict]:
     """C-all: cold films (10% of films with a synopsis) placed by the reader, ranked by the
-    app's hybrid among all films; recall@20 of their held-out 4–5★ beside the warm model's."""
+    app's hybrid among all films; recall@20 of their held-out 4–5★ beside the warm model's, and
+    nDCG@10 of every viewer's list on all held-out ratings (what placing them costs the rest)."""
+    cold = cold_world(arts, fitted, config)
+    warm = fitted.recs[config.item_item_weight]
+    return [
+        _among_row(AMONG_ALL, "warm (trained with their ratings)", warm, fitted.history, cold),
+        _among_row(AMONG_ALL, "cold (placed by the trained reader)", cold.placed(1.0),
+                   cold.fit.history, cold),
+    ]  # fmt: skip
+
+
+def scale_curve(arts: Artifacts, inner: SplitModels, config: Config) -> list[dict]:
+    """C-all on a validation split, the read factors scaled by each of SCALES. Regression
+    shrinks a reading towards the mean taste, so a larger scale lifts the cold films' recall,
+    but every viewer's nDCG@10 falls as they crowd out what viewers watch: s stays 1."""
+    cold = cold_world(arts, inner, config)
+    return [_among_row(SCALED, f"cold, read factors × {s:g}", cold.placed(s), cold.fit.history,
+                       cold) for s in SCALES]  # fmt: skip
+
+
+@dataclasses.dataclass
+class ColdWorld:
+    """A split with 10% of the films with a synopsis made cold, and the reader's reading."""
+
+    split: SplitModels  # the split the cold films come from (its test ratings are judged)
+    fit: SplitModels  # refitted without the cold films' ratings
+    rows: np.ndarray  # (n_cold,) catalog rows of the cold films
+    factors: np.ndarray  # (n_cold, k) as the reader reads them
+    bias: np.ndarray  # (n_cold,)
+    relevant: dict  # user -> the cold films they rated 4–5★ in the split's test ratings
+
+    def placed(self, scale: float) -> HybridRecommender:
+        rec = self.fit.recs[next(iter(self.fit.recs))]
+        return _placed(rec, self.rows, self.factors * scale, self.bias)
+
+
+def cold_world(arts: Artifacts, fitted: SplitModels, config: Config) -> ColdWorld:
     catalog = arts.dataset.catalog
     among = catalog["video_id"][catalog["description"].str.len() > 0]
     _, cold = cold_split(fitted.split, config.seed, among)
     train = fitted.train[~fitted.train["video_id"].isin(cold)]
     cold_fit = fit_on(arts, train, fitted.test, config, weights=(config.item_item_weight,))
-    rec = cold_fit.recs[config.item_item_weight]
-    cold_rows = np.searchsorted(catalog["video_id"], cold)
-    side = catalog.iloc[cold_rows]
-    assert rec.reading is not None  # fit_on always trains the reader
-    factors, bias = rec.reading.reader.read(_subset(arts.tokens, cold_rows), side["genres"],
-                                            side["year"])  # fmt: skip
-    rec = _placed(rec, cold_rows, factors, bias)
+    reading = cold_fit.recs[config.item_item_weight].reading
+    assert reading is not None  # fit_on always trains the reader
+    rows = np.searchsorted(catalog["video_id"], cold)
+    side = catalog.iloc[rows]
+    factors, bias = reading.reader.read(_subset(arts.tokens, rows), side["genres"], side["year"])
     liked = fitted.test[(fitted.test["rating"] >= 4) & fitted.test["video_id"].isin(cold)]
     relevant = {u: set(g) for u, g in liked.groupby("user_id")["video_id"]}
-    rows = []
-    for name, engine, history in (
-        ("warm (trained with their ratings)", fitted.recs[config.item_item_weight], fitted.history),
-        ("cold (placed by the trained reader)", rec, cold_fit.history),
-    ):
-        top = {u: engine.top_ids(history.get(u, {}), k=AMONG_K).tolist() for u in relevant}
-        m = ranking_metrics(top, relevant, k=AMONG_K)
-        rows.append({"method": name, "protocol": AMONG_ALL, "users": len(relevant),
-                     "cold_videos": len(cold), "recall@20": m[f"recall@{AMONG_K}"]})  # fmt: skip
-    return rows
+    return ColdWorld(fitted, cold_fit, rows, factors, bias, relevant)
+
+
+def _among_row(protocol: str, name: str, engine, history: dict, cold: ColdWorld) -> dict:
+    """Recall@20 of the cold films, and nDCG@10 of every viewer on all held-out ratings."""
+    top = {u: engine.top_ids(history.get(u, {}), k=AMONG_K).tolist() for u in cold.relevant}
+    everyone = cold.split.relevant
+    lists = {u: engine.top_ids(history.get(u, {}), k=K).tolist() for u in everyone}
+    return {"method": name, "protocol": protocol, "users": len(cold.relevant),
+            "cold_videos": len(cold.rows),
+            "recall@20": ranking_metrics(top, cold.relevant, k=AMONG_K)[f"recall@{AMONG_K}"],
+            "ndcg@10": ranking_metrics(lists, everyone)["ndcg@10"]}  # fmt: skip
 
 
 def _placed(rec: HybridRecommender, rows, factors, bias) -> HybridRecommender:

@@ -10,7 +10,12 @@ from vidrec.artifacts import load_artifacts, make_encoder, recommender_from
 from vidrec.config import Config
 from vidrec.evaluation import slices
 from vidrec.evaluation.baselines import require, surprise_predictors
-from vidrec.evaluation.cold import among_all, evaluate_cold, evaluate_cold_titles_only
+from vidrec.evaluation.cold import (
+    among_all,
+    evaluate_cold,
+    evaluate_cold_titles_only,
+    scale_curve,
+)
 from vidrec.evaluation.dislikes import dislike_rows
 from vidrec.evaluation.fidelity import fidelity_rows
 from vidrec.evaluation.stars import cross_validate, vidrec_predictor
@@ -66,6 +71,9 @@ def run_eval(
         rows += evaluate_cold(arts, config, synopsis_only=True)
         rows += evaluate_cold_titles_only(arts, config)
         rows += among_all(arts, fitted, tuned)
+        say("C-all on validation: the read factors scaled", 0, 1)
+        inner = slices.validation_fit(arts, fitted, tuned, weights=(tuned.item_item_weight,))
+        rows += scale_curve(arts, inner, tuned)
     if config.dataset == "ml-100k":  # the personas are MovieLens films
         say("Explanation fidelity: the app's engine, ratings taken away", 0, 1)
         engine = recommender_from(arts, None, tuned)

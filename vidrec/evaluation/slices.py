@@ -57,8 +57,7 @@ def choose_on_validation(arts, fitted: SplitModels, config: Config, say=None) ->
     Validation: protocol A's training ratings split 75/25 by film again (VALIDATION_SEED); the
     models are refit on the 75% and each validation user is ranked as the app would.
     """
-    train, validation = stratified_split(fitted.train, seed=VALIDATION_SEED)
-    inner = fit_on(arts, train, validation, config, say, WEIGHTS)
+    inner = validation_fit(arts, fitted, config, say, WEIGHTS)
     null = config.null_similarity  # the trained reading has no attention, so no null key
     grid = [(a, w, d, null) for d, a, w in itertools.product(DISLIKES, ALPHAS, WEIGHTS)]
     rows: list[dict] = []
@@ -82,6 +81,13 @@ def choose_on_validation(arts, fitted: SplitModels, config: Config, say=None) ->
     )
     prior, prior_rows = choose_prior(inner, engine, chosen["alpha"])
     return {**{k: chosen[k] for k in BLEND}, **prior}, rows + prior_rows
+
+
+def validation_fit(arts, fitted: SplitModels, config: Config, say=None, weights=None):
+    """The models refit on a validation split of the split's training ratings (the same rule,
+    VALIDATION_SEED): where settings are chosen, never on the test ratings."""
+    train, validation = stratified_split(fitted.train, seed=VALIDATION_SEED)
+    return fit_on(arts, train, validation, config, say, weights)
 
 
 def choose_prior(inner: SplitModels, rec: HybridRecommender, alpha: float) -> tuple[dict, list]:
