@@ -81,7 +81,9 @@ def _quality(doc: dict | None, config: Config) -> None:
         "stratified by film, seed 42; every held-out rating is relevant; top-10 after removing "
         "training films. Protocol B (Surprise's): 5-fold cross-validation of star error. "
         "Protocol C: 10% of films held out whole (cold items); C-synopsis draws them only among "
-        "films with a synopsis (leak-free), C-all ranks them among all films. Content rows "
+        "films with a synopsis (leak-free), C-all ranks them among all films (its nDCG@10: "
+        "every viewer's list; the × s rows, on validation, show what lifting cold films costs "
+        "it). Content rows "
         "read with the taste-trained reader unless marked raw. " + TARGETS
     )
     tables = report.eval_tables(doc)
