@@ -210,7 +210,7 @@ def new_viewer(doc: dict) -> str:
     )
     if "V-lean" in marked:
         said += f" and a new viewer's α at least {marked['V-lean']['alpha_new']:g}, fading alike"
-    return said + " (chosen on validation viewers cut to 1, 3 and 5 ratings)"
+    return said + " (on validation viewers cut to 1, 3 and 5 ratings)"
 
 
 def sweep(doc: dict) -> pd.DataFrame:
