@@ -80,3 +80,4 @@ def test_spark_mf_ranks_as_the_local_one_on_a_movielens_sample(spark, built_conf
     (row,) = compare(ranking_rows(local, methods), ranking_rows(on_spark, methods))
     assert row["local_ndcg@10"] > 0.1, row  # a model that ranks, not two equal failures
     assert row["ndcg_gap"] <= TOLERANCE, row
+    assert row["spark_fit_s"] > 0 and row["local_fit_s"] > 0, row  # the mf rows time the fits

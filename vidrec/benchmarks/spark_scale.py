@@ -77,7 +77,7 @@ def spark_split(arts: Artifacts, local: SplitModels, config: Config, engine, say
     fit_s = time.perf_counter() - t
     item_item = next(iter(local.recs.values())).item_item
     recs = engines(arts, split, mf, item_item, config, weights)
-    return SplitModels(local.train, local.test, split, recs, fit_s)
+    return SplitModels(local.train, local.test, split, recs, fit_s, mf_seconds=fit_s)
 
 
 def compare(local: list[dict], spark: list[dict]) -> list[dict]:
