@@ -72,7 +72,7 @@ def main() -> None:
     elif view == "Interest map":
         insight.render_map(demo, rec, ranking.profile, recs)
     elif view == "Add a video":
-        explore.render_add(demo.rec, rec, session, demo.tagger)
+        explore.render_add(demo.rec, rec, session, demo.tagger, ranking)
     elif view == "Evaluation":
         evaluation.render_eval(config)
     else:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from vidrec.artifacts import load_artifacts
+from vidrec.coldstart import with_videos
 from vidrec.config import ASSETS
 from vidrec.evaluation import results
 from vidrec.evaluation.stars import cross_validate, vidrec_predictor
@@ -444,7 +445,7 @@ def add_video(app, title, description, genres):
     next(b for b in app.button if b.label == "Add to my catalog").click().run()
 
 
-def test_added_video_is_searchable_and_recommended(app):
+def test_added_video_is_searchable_and_recommended(app, engine):
     add_video(
         app,
         "Robot Star Rebellion (2026)",
@@ -453,6 +454,13 @@ def test_added_video_is_searchable_and_recommended(app):
     )
     assert not errors(app), errors(app)
     added = viewer(app).added[0]
+    # it says where it stands in the viewer's For you ranking: the engine's own order
+    ranking = with_videos(engine, [added]).rank(viewer(app).ratings)
+    order = ranking.pool[np.argsort(-ranking.scores, kind="stable")]
+    place = 1 + int(np.flatnonzero(order == len(engine.catalog))[0])
+    said = [c.value for c in app.caption if " in your For you ranking " in c.value]
+    assert len(said) == 1 and f" #{place} of {len(ranking.pool):,} " in said[0], (said, place)
+    assert place <= 50  # a Sci-Fi space opera lands in the top 3% of the Sci-fi fan's ranking
     app.segmented_control(key="view").set_value("Browse & search").run()
     app.radio(key="search_mode").set_value("Meaning (Transformer + FAISS)").run()
     app.text_input(key="search_text").input("droids and lightsabers against an empire").run()

@@ -8,7 +8,7 @@ import streamlit as st
 from vidrec.coldstart import new_video, next_video_id
 from vidrec.data.schema import GENRES, MAX_DESCRIPTION, MAX_TITLE
 from vidrec.errors import DataError
-from vidrec.recommender import HybridRecommender
+from vidrec.recommender import HybridRecommender, Ranking
 from vidrec.ui.common import errors_shown, md, plural
 from vidrec.ui.foryou import rate_widget
 from vidrec.ui.sidebar import Controls
@@ -112,14 +112,21 @@ def _result(row, session: ViewerSession, tags: list[str]) -> None:
 
 
 def render_add(
-    base: HybridRecommender, rec: HybridRecommender, session: ViewerSession, tagger
+    base: HybridRecommender,
+    rec: HybridRecommender,
+    session: ViewerSession,
+    tagger,
+    ranking: Ranking,
 ) -> None:
-    """Cold start: a new video is embedded, mapped into the collaborative space, recommendable."""
+    """Cold start: a new video is embedded, mapped into the collaborative space, recommendable.
+
+    ``ranking`` is the viewer's For you ranking: each added video says where it stands in it.
+    """
     st.subheader("Add a video (cold start)")
     st.caption(
-        "Nobody has rated it, so its collaborative position is predicted from its text: a ridge "
-        "map learned on the rated films turns its Transformer embedding into MF factors. It "
-        "exists only in your session."
+        "Nobody has rated it, so where it sits among viewers' tastes is read from its text: "
+        "the taste-trained reader, a small head the ratings taught over the Transformer's token "
+        "states, turns it into MF factors. It exists only in your session."
     )
     with st.form("add_video", clear_on_submit=False):  # a refused video keeps what was typed
         # no max_chars: the browser would cut or drop pasted text unseen; too long is refused
@@ -145,7 +152,21 @@ def render_add(
     if "added_message" in st.session_state:
         st.success(st.session_state.pop("added_message"))
     for video in reversed(session.added):
-        _added(video, rec, session)
+        _added(video, rec, session, ranking)
+
+
+def place_in_list(rec: HybridRecommender, ranking: Ranking, video) -> str:
+    """Where an added video stands in the viewer's For you ranking, by score."""
+    if video.video_id in ranking.profile.ratings:
+        return "you have rated it"
+    at = ranking.positions(rec.videos.rows_of([video.video_id]))[0]
+    if at < 0:
+        return "your sidebar filters leave it out of your list"
+    place = 1 + int((ranking.scores > ranking.scores[at]).sum())
+    return (
+        f"#{place:,} of {len(ranking.pool):,} in your For you ranking at α = {ranking.alpha:.2g} "
+        f"(the list shows {ranking.query.k})"
+    )
 
 
 def _check_new(rec: HybridRecommender, title: str, description: str) -> None:
@@ -164,13 +185,14 @@ def _check_new(rec: HybridRecommender, title: str, description: str) -> None:
         )
 
 
-def _added(video, rec: HybridRecommender, session: ViewerSession) -> None:
+def _added(video, rec: HybridRecommender, session: ViewerSession, ranking: Ranking) -> None:
     with st.container(border=True, key=f"added_{video.video_id}"):
         st.markdown(f"**{md(video.title)}** · {md(video.genres.replace('|', ' · ') or 'no genre')}")
         if video.tags:
             st.caption(f"🏷️ Generated tags: {md(' · '.join(video.tags))}")
         predicted = rec.predict(session.ratings, [video.video_id])[0]
-        st.caption(f"Predicted for you: {predicted:.1f}★ · the catalog videos it reads most like:")
+        st.caption(f"Predicted for you: {predicted:.1f}★ · {place_in_list(rec, ranking, video)}")
+        st.caption("The catalog videos it reads most like:")
         st.dataframe(
             video.neighbours.head(8)[["title", "similarity"]],
             hide_index=True,
