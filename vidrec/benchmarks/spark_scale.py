@@ -50,7 +50,7 @@ TIME_LIMIT = 1_200  # seconds per (size, engine), generation included
 Progress = Callable[[str, int, int], None]
 TOLERANCE = 0.005  # the parity target: |Δ nDCG@10| on protocol A
 METRICS = ("ndcg@10", "liked_ndcg@10", "precision@10", "recall@10")
-MLLIB_GRID = tuple(itertools.product((0.01, 0.1, 1.0), (1.0, 10.0, 40.0)))  # (regParam, alpha)
+MLLIB_GRID = tuple(itertools.product((0.1, 1.0, 10.0), (1.0, 10.0, 40.0)))  # (regParam, alpha)
 MLLIB_ITERATIONS = 10  # MLlib's default
 VALIDATION_SEED = 7  # the seed evaluation.slices carves its validation split with
 
