@@ -30,6 +30,8 @@ from vidrec.verified import read_manifest
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support:FutureWarning"),
+    # pyspark 4.3's own toPandas under pandas 3: its call, not ours
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
 ]
 
 
