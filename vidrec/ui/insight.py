@@ -206,7 +206,8 @@ def render_about(demo: Demo, rec: HybridRecommender, session: ViewerSession) -> 
         "solves, so your vector updates on every click.\n"
         "3. *Recommendation*: the content score (your ratings folded into the trained reading) "
         "and the collaborative preference are z-scored and blended by α, with a popularity "
-        f"prior that fades over your first {rec.config.popularity_fade:g} ratings.\n"
+        f"prior that fades over your first {rec.config.popularity_fade:g} ratings; until then α "
+        f"also leans on content (at least {rec.config.alpha_new:g} with no ratings).\n"
         "4. *Feedback*: each rating re-folds your vector and the list re-ranks at once."
     )
     cfg = rec.config
