@@ -34,7 +34,14 @@ from vidrec.benchmarks.latency import peak_rss_mb
 from vidrec.benchmarks.synthetic import SyntheticRatings, synthetic_ratings
 from vidrec.config import Config, MFParams
 from vidrec.data import Dataset
-from vidrec.evaluation.topk import SplitModels, engines, fit_on, ranking_rows, stratified_split
+from vidrec.evaluation.topk import (
+    VALIDATION_SEED,
+    SplitModels,
+    engines,
+    fit_on,
+    ranking_rows,
+    stratified_split,
+)
 from vidrec.metrics import K, ranking_metrics
 from vidrec.mf import warm_up
 
@@ -52,7 +59,6 @@ TOLERANCE = 0.005  # the issue's parity target: |Δ nDCG@10| on protocol A
 METRICS = ("ndcg@10", "liked_ndcg@10", "precision@10", "recall@10")
 MLLIB_GRID = tuple(itertools.product((0.1, 1.0, 10.0), (1.0, 10.0, 40.0)))  # (regParam, alpha)
 MLLIB_ITERATIONS = 10  # MLlib's default
-VALIDATION_SEED = 7  # the seed evaluation.slices carves its validation split with
 
 
 # ---- parity ---------------------------------------------------------------------------------

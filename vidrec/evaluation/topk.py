@@ -39,6 +39,9 @@ TAIL = 20  # a film with at most this many training ratings is in the long tail
 LIKED_MIN, DISLIKED_MAX = 4.0, 2.0  # held-out stars the liked protocol and disliked@10 count
 
 
+VALIDATION_SEED = 7  # carves a validation split out of a split's training ratings (same rule)
+
+
 def stratified_split(ratings: pd.DataFrame, ratio: float = 0.75, seed: int = 42):
     """Split each video's ratings ratio/(1-ratio) at random: (train, test) DataFrames."""
     rng = np.random.default_rng(seed)
