@@ -52,7 +52,7 @@ def live(rec: HybridRecommender, session: ViewerSession, controls: Controls, tag
     show_callback_error()  # this fragment's own callbacks keep their errors for it
     ranking, recs = recommendations(rec, session, controls.query(rec, tags_of))
     loop_caption(rec, session, recs)
-    render(rec, session, recs, controls, tags_of)
+    render(rec, session, ranking, recs, controls, tags_of)
     content_moved(rec, ranking, recs)
     server_time(started)
 
@@ -79,6 +79,7 @@ def content_moved(rec: HybridRecommender, ranking: Ranking, recs: pd.DataFrame) 
 def render(
     rec: HybridRecommender,
     session: ViewerSession,
+    ranking: Ranking,
     recs: pd.DataFrame,
     controls: Controls,
     tags_of,
@@ -97,7 +98,7 @@ def render(
     if not recs.empty and st.toggle("Score breakdown of the whole list", key="show_breakdown"):
         chart(charts.score_breakdown(recs), "breakdown")
     if not recs.empty:
-        _downloads(rec, session, recs, controls, tags_of)
+        _downloads(session, recs, ranking.alpha, controls, tags_of)
     mine, transfer = st.columns([2, 1], gap="large")
     with mine:
         _your_ratings(rec, session)
@@ -105,11 +106,13 @@ def render(
         render_transfer(rec, session)
 
 
-def _downloads(rec, session: ViewerSession, recs: pd.DataFrame, controls: Controls, tags_of):
-    """The list for a slide: CSV for a table, a standalone web page for a screenshot."""
+def _downloads(
+    session: ViewerSession, recs: pd.DataFrame, alpha: float, controls: Controls, tags_of
+) -> None:
+    """The list for a slide: CSV for a table, a standalone web page for a screenshot; ``alpha``
+    is the one the list was ranked at."""
     table = export.list_table(recs, [tags_of(v) for v in recs["video_id"]])
     picks = plural(len(recs), "pick")
-    alpha = rec.alpha_for(len(session.ratings), controls.alpha)  # as the list was ranked
     settings = f"α = {alpha:.2g} · diversity {controls.diversity:g} · {picks}"
     heading = f"Recommended for {session.label}"
     csv_col, html_col, _ = st.columns([1, 1, 2])
